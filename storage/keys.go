@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"encoding/binary"
+
+	"github.com/polarsql/polar/wal"
+)
+
+// Key layout of a storage node's single Pebble instance. Each part of the
+// node owns one prefix:
+//
+//	r...              Raft log (raftlog.go)
+//	  rh              raft hard state
+//	  rs              last snapshot metadata (raftpb.Snapshot without data)
+//	  re<index u64>   raft entry
+//	m...              cluster metadata and apply progress (statemachine.go)
+//	w<lastLSN u64>    committed encoded wal.Batch, for StreamWAL
+//	p<page u64><lsn u64><kind u8>
+//	                  page versions (pagestore.go): kind 0 = delta (one
+//	                  encoded redo record), kind 1 = full image
+//
+// Integers in keys are big-endian so that keys sort numerically.
+const (
+	prefixRaft   = 'r'
+	prefixMeta   = 'm'
+	prefixWAL    = 'w'
+	prefixPage   = 'p'
+	versionDelta = 0
+	versionImage = 1
+)
+
+// pageKey returns the key of one version of a page.
+func pageKey(page wal.PageID, lsn wal.LSN, kind byte) []byte {
+	k := make([]byte, 18)
+	k[0] = prefixPage
+	binary.BigEndian.PutUint64(k[1:], uint64(page))
+	binary.BigEndian.PutUint64(k[9:], uint64(lsn))
+	k[17] = kind
+	return k
+}
+
+// parsePageKey splits a page-version key.
+func parsePageKey(k []byte) (page wal.PageID, lsn wal.LSN, kind byte, ok bool) {
+	if len(k) != 18 || k[0] != prefixPage {
+		return 0, 0, 0, false
+	}
+	return wal.PageID(binary.BigEndian.Uint64(k[1:])), wal.LSN(binary.BigEndian.Uint64(k[9:])), k[17], true
+}
+
+// walKey returns the key of the committed batch ending at lastLSN.
+func walKey(lastLSN wal.LSN) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixWAL
+	binary.BigEndian.PutUint64(k[1:], uint64(lastLSN))
+	return k
+}
+
+// metaKey returns a metadata key.
+func metaKey(name string) []byte { return append([]byte{prefixMeta}, name...) }

@@ -1,0 +1,534 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/polarsql/polar/proto/storagepb"
+	"github.com/polarsql/polar/wal"
+)
+
+// Config configures a storage node.
+type Config struct {
+	// ID is the node's Raft id, unique in the cluster and never reused.
+	ID uint64
+	// Dir holds the node's Pebble instance and received snapshots.
+	Dir string
+	// Listen is the gRPC listen address (host:port; port 0 picks one).
+	Listen string
+	// Advertise is the address other nodes and clients use; defaults to
+	// the listener's address.
+	Advertise string
+	// Peers are the initial voters (id -> address, this node included)
+	// used only when a new cluster is bootstrapped.
+	Peers map[uint64]string
+	// Join starts a new node with an empty log that waits to be added to
+	// an existing cluster (ChangeMember) instead of bootstrapping one.
+	Join bool
+
+	TickInterval   time.Duration // default 100ms
+	ElectionTicks  int           // default 10
+	HeartbeatTicks int           // default 1
+	// SnapshotEntries is how many applied entries trigger a snapshot and
+	// log truncation; KeepEntries stay in the log after it for slow
+	// followers. Defaults 4096 and 1024.
+	SnapshotEntries uint64
+	KeepEntries     uint64
+	// MaterializeAfter is the number of deltas that make a page due for a
+	// new image (default 16).
+	MaterializeAfter int
+	// GCInterval is how often page versions below the horizon are dropped
+	// (default 10s).
+	GCInterval time.Duration
+	// AppendTimeout bounds Append when the caller's context has no
+	// deadline (default 10s). GetPage waits at most ReadTimeout (5s).
+	AppendTimeout time.Duration
+	ReadTimeout   time.Duration
+	// Logger receives the node's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.TickInterval == 0 {
+		c.TickInterval = 100 * time.Millisecond
+	}
+	if c.ElectionTicks == 0 {
+		c.ElectionTicks = 10
+	}
+	if c.HeartbeatTicks == 0 {
+		c.HeartbeatTicks = 1
+	}
+	if c.SnapshotEntries == 0 {
+		c.SnapshotEntries = 4096
+	}
+	if c.KeepEntries == 0 {
+		c.KeepEntries = 1024
+	}
+	if c.GCInterval == 0 {
+		c.GCInterval = 10 * time.Second
+	}
+	if c.AppendTimeout == 0 {
+		c.AppendTimeout = 10 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Node is one storage node: a member of the Raft group that holds the WAL,
+// with the page store as its state machine, serving the Storage and Raft
+// gRPC services. It implements Service in-process.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	db    *pebble.DB
+	rlog  *RaftLog
+	pages *PageStore
+	sm    *stateMachine
+	raft  raft.Node
+	tr    *transport
+
+	lis  net.Listener
+	srv  *grpc.Server
+	addr string
+
+	leader    atomic.Uint64
+	term      atomic.Uint64
+	commit    atomic.Uint64
+	reqSeq    atomic.Uint64
+	confState *raftpb.ConfState // owned by the run goroutine
+
+	wmu     sync.Mutex
+	waiters map[uint64]chan applyResult
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	stopMu sync.Mutex
+	failed error
+}
+
+// StartNode opens (or creates) a storage node and starts serving.
+func StartNode(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if cfg.ID == 0 {
+		return nil, fmt.Errorf("storage: node id must not be 0")
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "snap"), 0o755); err != nil {
+		return nil, fmt.Errorf("storage: create data dir: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), waiters: map[uint64]chan applyResult{}}
+	n.reqSeq.Store(rand.Uint64() >> 1)
+	var err error
+	n.db, err = pebble.Open(filepath.Join(cfg.Dir, "db"), &pebble.Options{
+		MemTableSize: 64 << 20,
+		Logger:       pebbleLogger{n.log},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: open pebble: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			n.db.Close()
+		}
+	}()
+	if err := finishInterruptedInstall(n.db); err != nil {
+		return nil, err
+	}
+	if n.rlog, err = OpenRaftLog(n.db); err != nil {
+		return nil, err
+	}
+	n.pages = NewPageStore(n.db, PageStoreOptions{MaterializeAfter: cfg.MaterializeAfter})
+	if n.sm, err = openStateMachine(n.db, n.pages, n.log); err != nil {
+		return nil, err
+	}
+	snap, err := n.rlog.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("storage: read snapshot metadata: %w", err)
+	}
+	n.confState = snap.GetMetadata().GetConfState()
+
+	if n.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("storage: listen on %s: %w", cfg.Listen, err)
+	}
+	n.addr = cfg.Advertise
+	if n.addr == "" {
+		n.addr = n.lis.Addr().String()
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.tr = newTransport(n)
+
+	rc := &raft.Config{
+		ID:              cfg.ID,
+		ElectionTick:    cfg.ElectionTicks,
+		HeartbeatTick:   cfg.HeartbeatTicks,
+		Storage:         n.rlog,
+		MaxSizePerMsg:   4 << 20,
+		MaxInflightMsgs: 256,
+		// Entries up to the snapshot are reflected in the raft config
+		// restored from it; later ones are replayed so conf changes
+		// reach raft again (the state machine skips what it applied).
+		Applied:     snap.GetMetadata().GetIndex(),
+		CheckQuorum: true,
+		PreVote:     true,
+		Logger:      raftLogger{n.log},
+	}
+	hs, _, _ := n.rlog.InitialState()
+	last, _ := n.rlog.LastIndex()
+	fresh := raft.IsEmptyHardState(hs) && last == 0 && raft.IsEmptySnap(snap)
+	switch {
+	case fresh && !cfg.Join:
+		if _, ok := cfg.Peers[cfg.ID]; !ok && len(cfg.Peers) > 0 {
+			return nil, fmt.Errorf("storage: peers do not include this node (%d)", cfg.ID)
+		}
+		var peers []raft.Peer
+		if len(cfg.Peers) == 0 {
+			peers = []raft.Peer{{ID: cfg.ID, Context: []byte(n.addr)}}
+		}
+		for id, addr := range cfg.Peers {
+			if id == cfg.ID {
+				addr = n.addr
+			}
+			peers = append(peers, raft.Peer{ID: id, Context: []byte(addr)})
+		}
+		n.raft = raft.StartNode(rc, peers)
+	default:
+		n.raft = raft.RestartNode(rc)
+	}
+
+	n.srv = grpc.NewServer(grpc.MaxRecvMsgSize(wal.MaxBatchSize+1<<20), grpc.MaxSendMsgSize(wal.MaxBatchSize+1<<20))
+	storagepb.RegisterStorageServer(n.srv, &storageServer{n: n})
+	storagepb.RegisterRaftServer(n.srv, &raftServer{n: n})
+	n.wg.Add(4)
+	go func() {
+		defer n.wg.Done()
+		if err := n.srv.Serve(n.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			n.log.Error("grpc server stopped", "err", err)
+		}
+	}()
+	go func() { defer n.wg.Done(); n.run() }()
+	go func() {
+		defer n.wg.Done()
+		n.pages.Run(n.ctx, func() wal.LSN { _, l := n.sm.state(); return l })
+	}()
+	go func() { defer n.wg.Done(); n.gcLoop() }()
+	ok = true
+	n.log.Info("storage node started", "addr", n.addr, "dir", cfg.Dir, "bootstrap", fresh && !cfg.Join)
+	return n, nil
+}
+
+// Addr returns the address the node serves on.
+func (n *Node) Addr() string { return n.addr }
+
+// ID returns the node's Raft id.
+func (n *Node) ID() uint64 { return n.cfg.ID }
+
+// Stop shuts the node down: no new requests, Raft stopped, Pebble closed.
+func (n *Node) Stop() {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	if n.ctx.Err() != nil {
+		return
+	}
+	n.cancel()
+	stopped := make(chan struct{})
+	go func() { n.srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		n.srv.Stop() // streams (StreamWAL, Raft) do not end on their own
+	}
+	n.raft.Stop()
+	n.tr.stop()
+	n.wg.Wait()
+	if err := n.db.Close(); err != nil {
+		n.log.Error("close pebble", "err", err)
+	}
+	n.log.Info("storage node stopped")
+}
+
+// Done is closed when the node has been stopped or has failed.
+func (n *Node) Done() <-chan struct{} { return n.ctx.Done() }
+
+// Err returns the error that stopped the node, if it failed.
+func (n *Node) Err() error {
+	n.stopMu.Lock()
+	defer n.stopMu.Unlock()
+	return n.failed
+}
+
+// fail stops the node after an unrecoverable local error (a failed fsync
+// must never be retried as if nothing happened).
+func (n *Node) fail(err error) {
+	n.log.Error("storage node failed", "err", err)
+	n.stopMu.Lock()
+	if n.failed == nil {
+		n.failed = err
+	}
+	n.stopMu.Unlock()
+	n.cancel()
+}
+
+// run drives Raft: persist, send, apply, advance.
+func (n *Node) run() {
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			n.raft.Tick()
+		case rd := <-n.raft.Ready():
+			if err := n.handleReady(rd); err != nil {
+				n.fail(err)
+				return
+			}
+			n.raft.Advance()
+			if err := n.maybeSnapshot(); err != nil {
+				n.fail(err)
+				return
+			}
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Node) handleReady(rd raft.Ready) error {
+	if rd.SoftState != nil {
+		prev := n.leader.Swap(rd.SoftState.Lead)
+		if prev != rd.SoftState.Lead {
+			n.log.Info("raft leader changed", "leader", rd.SoftState.Lead, "state", rd.SoftState.RaftState.String())
+		}
+	}
+	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
+		n.term.Store(rd.HardState.GetTerm())
+		n.commit.Store(rd.HardState.GetCommit())
+	}
+	if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.installSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := n.rlog.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+		return fmt.Errorf("storage: persist raft state: %w", err)
+	}
+	n.tr.send(rd.Messages)
+	if len(rd.CommittedEntries) > 0 {
+		if err := n.applyEntries(rd.CommittedEntries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Node) applyEntries(ents []*raftpb.Entry) error {
+	results, err := n.sm.apply(ents)
+	if err != nil {
+		return err
+	}
+	for i := range ents {
+		if ents[i].GetType() != raftpb.EntryConfChange {
+			continue
+		}
+		var cc raftpb.ConfChange
+		if err := proto.Unmarshal(ents[i].Data, &cc); err != nil {
+			return fmt.Errorf("storage: decode conf change: %w", err)
+		}
+		n.confState = n.raft.ApplyConfChange(&cc)
+		if cc.GetType() == raftpb.ConfChangeRemoveNode && cc.GetNodeId() == n.cfg.ID {
+			n.log.Warn("this node was removed from the cluster")
+		}
+	}
+	if len(results) > 0 {
+		n.wmu.Lock()
+		for id, res := range results {
+			if ch, ok := n.waiters[id]; ok {
+				ch <- res
+				delete(n.waiters, id)
+			}
+		}
+		n.wmu.Unlock()
+	}
+	return nil
+}
+
+// installSnapshot replaces the state machine with the data staged for snap
+// by the transport, then records the snapshot in the Raft log.
+func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
+	md := snap.GetMetadata()
+	path := n.tr.stagedSnapshot(md.GetTerm(), md.GetIndex())
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("storage: snapshot %d/%d has no staged data: %w", md.GetTerm(), md.GetIndex(), err)
+	}
+	if err := installSnapshotData(n.db, path); err != nil {
+		return err
+	}
+	if err := n.sm.reload(); err != nil {
+		return err
+	}
+	if err := n.rlog.ApplySnapshot(snap); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		return fmt.Errorf("storage: apply snapshot to raft log: %w", err)
+	}
+	n.confState = md.GetConfState()
+	os.Remove(path)
+	applied, last := n.sm.state()
+	n.log.Info("installed snapshot", "index", md.GetIndex(), "applied", applied, "last_lsn", last)
+	return nil
+}
+
+// maybeSnapshot records a snapshot at the applied index and truncates the
+// log once enough entries have been applied since the last one.
+func (n *Node) maybeSnapshot() error {
+	applied, _ := n.sm.state()
+	snap, err := n.rlog.Snapshot()
+	if err != nil {
+		return fmt.Errorf("storage: read snapshot: %w", err)
+	}
+	if applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries {
+		return nil
+	}
+	// The state machine writes without fsync; make it durable before the
+	// log entries that could rebuild it are dropped.
+	if err := n.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("storage: sync before snapshot: %w", err)
+	}
+	if _, err := n.rlog.CreateSnapshot(applied, n.confState); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		return fmt.Errorf("storage: create snapshot: %w", err)
+	}
+	if applied > n.cfg.KeepEntries {
+		first, _ := n.rlog.FirstIndex()
+		if c := applied - n.cfg.KeepEntries; c > first {
+			if err := n.rlog.Compact(c); err != nil && !errors.Is(err, raft.ErrCompacted) {
+				return fmt.Errorf("storage: compact raft log: %w", err)
+			}
+		}
+	}
+	n.log.Debug("snapshot taken", "index", applied)
+	return nil
+}
+
+// gcLoop drops page versions and WAL batches below the GC horizon.
+func (n *Node) gcLoop() {
+	t := time.NewTicker(n.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.collect(n.ctx)
+	}
+}
+
+// collect runs one GC pass at the current horizon.
+func (n *Node) collect(ctx context.Context) {
+	h := n.sm.metadata().Horizon
+	if h == 0 {
+		return
+	}
+	if _, err := n.pages.GC(ctx, h); err != nil && ctx.Err() == nil {
+		n.log.Error("page gc", "horizon", h, "err", err)
+	}
+	if err := n.sm.collectWAL(h); err != nil {
+		n.log.Error("wal gc", "horizon", h, "err", err)
+	}
+}
+
+// isLeader reports whether this node currently leads, or the leader hint.
+func (n *Node) leaderError() error {
+	lead := n.leader.Load()
+	if lead == n.cfg.ID {
+		return nil
+	}
+	e := &NotLeaderError{LeaderID: lead}
+	if lead != 0 {
+		e.LeaderAddr = n.memberAddr(lead)
+	}
+	return e
+}
+
+// memberAddr returns a member's address from the applied metadata, or the
+// bootstrap peers.
+func (n *Node) memberAddr(id uint64) string {
+	if id == n.cfg.ID {
+		return n.addr
+	}
+	if m, ok := n.sm.metadata().Members[id]; ok {
+		return m.Addr
+	}
+	return n.cfg.Peers[id]
+}
+
+// propose submits a command and waits for its applied result.
+func (n *Node) propose(ctx context.Context, typ cmdType, body []byte) (applyResult, error) {
+	if err := n.leaderError(); err != nil {
+		return applyResult{}, err
+	}
+	id := n.reqSeq.Add(1)
+	ch := make(chan applyResult, 1)
+	n.wmu.Lock()
+	n.waiters[id] = ch
+	n.wmu.Unlock()
+	defer func() {
+		n.wmu.Lock()
+		delete(n.waiters, id)
+		n.wmu.Unlock()
+	}()
+	data := encodeCommand(typ, id, time.Now().UnixMilli(), body)
+	if err := n.raft.Propose(ctx, data); err != nil {
+		if errors.Is(err, raft.ErrProposalDropped) {
+			return applyResult{}, n.leaderErrorOrUnknown()
+		}
+		return applyResult{}, n.ctxError(ctx, err)
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-ctx.Done():
+		return applyResult{}, n.ctxError(ctx, ctx.Err())
+	case <-n.ctx.Done():
+		return applyResult{}, ErrShuttingDown
+	}
+}
+
+func (n *Node) leaderErrorOrUnknown() error {
+	if err := n.leaderError(); err != nil {
+		return err
+	}
+	return &NotLeaderError{}
+}
+
+func (n *Node) ctxError(ctx context.Context, err error) error {
+	if n.ctx.Err() != nil {
+		return ErrShuttingDown
+	}
+	return fmt.Errorf("%w: %v", ErrTimeout, err)
+}
+
+// withDefaultTimeout gives ctx a deadline if it has none.
+func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

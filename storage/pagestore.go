@@ -1,0 +1,360 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/polarsql/polar/wal"
+)
+
+// ErrBelowHorizon is wrapped by reads at an LSN below the page GC horizon:
+// the versions such a read needs may already have been dropped.
+var ErrBelowHorizon = errors.New("storage: page version below the GC horizon")
+
+// defaultMaterializeAfter bounds the delta chain a read replays; images
+// read about 5× faster than long reconstructions (DESIGN.md, "Delta
+// pile-up").
+const defaultMaterializeAfter = 16
+
+// gcHorizonKey persists the page GC horizon (u64, big-endian). It is the bare
+// page prefix: it sorts before every page-version key and, being shorter,
+// can never fall inside one page's key range [pageKey(p,0,0), pageKey(p+1,0,0)),
+// so the page store stays within its own prefix.
+var gcHorizonKey = []byte{prefixPage}
+
+// PageStoreOptions tunes a PageStore.
+type PageStoreOptions struct {
+	// MaterializeAfter is the number of deltas since a page's newest image
+	// that make the page due for a new image. Default 16.
+	MaterializeAfter int
+}
+
+// PageStore is the storage node's page state: committed redo kept per
+// (page, LSN) in Pebble, from which any page can be rebuilt as of any LSN
+// at or above the GC horizon.
+//
+// Versions of page P live under pageKey(P, lsn, kind): kind versionDelta
+// holds one PageWrite record, kind versionImage a full page whose page LSN
+// is lsn. Images come from PageImage records, from the background
+// materialiser and from GC; deltas are the only versions that are not
+// derived data besides PageImage records.
+//
+// PageStore is safe for one writer (the state machine's apply loop calling
+// AddBatch and Committed), any number of concurrent readers, the
+// materialiser and GC.
+type PageStore struct {
+	db   *pebble.DB
+	opts PageStoreOptions
+	log  *slog.Logger
+
+	// horizon is the page GC horizon: reads below it fail. It only grows and
+	// is published before GC deletes anything, which is what lets ReadPage
+	// check it after opening its iterator instead of holding a lock.
+	horizon atomic.Uint64
+
+	// gcMu serialises GC passes.
+	gcMu sync.Mutex
+	// pageMu serialises writers of derived versions (the materialiser and GC
+	// each rebuild a page and write its image); without it the materialiser
+	// could write an image just below a version GC has made the page's base.
+	pageMu sync.Mutex
+
+	// mu guards counts and due.
+	mu sync.Mutex
+	// counts tracks, per page with deltas not yet covered by an image, how
+	// many committed deltas follow its newest image. It lives only in memory:
+	// after a restart counts start at zero, so a page may carry up to
+	// MaterializeAfter-1 extra deltas until new deltas make it due or GC
+	// gives it an image. Entries are removed whenever an image covers the
+	// page's newest version, so the map holds only pages with uncovered
+	// deltas written since the last GC that reached them.
+	counts map[wal.PageID]pageCount
+	// due is the set of pages whose count reached MaterializeAfter.
+	due map[wal.PageID]struct{}
+	// wake signals Run that pages became due (capacity 1: one pending
+	// signal is enough).
+	wake chan struct{}
+
+	st struct {
+		deltasCommitted    atomic.Int64
+		imagesCommitted    atomic.Int64
+		imagesMaterialized atomic.Int64
+		gcImages           atomic.Int64
+		gcVersionsDropped  atomic.Int64
+		reads              atomic.Int64
+		readDeltasApplied  atomic.Int64
+	}
+}
+
+// pageCount is a page's in-memory delta bookkeeping.
+type pageCount struct {
+	deltas int     // committed deltas since the page's newest image (approximate)
+	last   wal.LSN // LSN of the page's newest committed version
+}
+
+// PageStoreStats is a snapshot of a PageStore's counters.
+type PageStoreStats struct {
+	DeltasCommitted    int64   // PageWrite records committed
+	ImagesCommitted    int64   // PageImage records committed
+	ImagesMaterialized int64   // images written by MaterializeDue
+	GCImages           int64   // images written by GC
+	GCVersionsDropped  int64   // versions deleted by GC
+	Reads              int64   // ReadPage calls that rebuilt a page
+	ReadDeltasApplied  int64   // deltas replayed by those reads (divide by Reads for the mean chain)
+	PagesDue           int     // pages waiting for the materialiser
+	PagesTracked       int     // pages with in-memory delta counts
+	Horizon            wal.LSN // page GC horizon
+}
+
+// NewPageStore returns a page store over db, which it shares with the Raft
+// log and metadata; it only touches keys with prefix 'p'. It loads the
+// persisted GC horizon.
+func NewPageStore(db *pebble.DB, opts PageStoreOptions) *PageStore {
+	if opts.MaterializeAfter <= 0 {
+		opts.MaterializeAfter = defaultMaterializeAfter
+	}
+	s := &PageStore{
+		db:     db,
+		opts:   opts,
+		log:    slog.Default().With("component", "pagestore"),
+		counts: make(map[wal.PageID]pageCount),
+		due:    make(map[wal.PageID]struct{}),
+		wake:   make(chan struct{}, 1),
+	}
+	v, closer, err := db.Get(gcHorizonKey)
+	switch {
+	case err == nil:
+		if len(v) == 8 {
+			s.horizon.Store(binary.BigEndian.Uint64(v))
+		} else {
+			// There is no error return; refusing every read would be worse
+			// than the reads below a lost horizon, which GC re-establishes.
+			s.log.Error("corrupt page GC horizon", "len", len(v))
+		}
+		closer.Close()
+	case errors.Is(err, pebble.ErrNotFound):
+	default:
+		s.log.Error("cannot load page GC horizon", "err", err)
+	}
+	return s
+}
+
+// AddBatch writes every page record of b into wb (a batch of the same db that the caller commits,
+// together with its own apply-progress keys, in one atomic commit). Commit records are skipped.
+// Within one batch several records may touch the same page; all are stored as deltas, except that a
+// PageImage record is stored as an image version (kind 1) directly.
+func (s *PageStore) AddBatch(wb *pebble.Batch, b *wal.Batch) error {
+	if err := b.Validate(); err != nil {
+		return fmt.Errorf("storage: add batch at LSN %d: %w", b.FirstLSN, err)
+	}
+	var val []byte // Set copies, so one buffer serves every record
+	for i := range b.Records {
+		r := &b.Records[i]
+		var err error
+		switch r.Kind {
+		case wal.KindPageWrite:
+			val = appendDelta(val[:0], r)
+			err = wb.Set(pageKey(r.Page, r.LSN, versionDelta), val, nil)
+		case wal.KindPageImage:
+			// The stored image is the page after applying r, so its header
+			// carries r's LSN exactly as wal.Apply would set it.
+			val = append(val[:0], r.Data...)
+			wal.SetPageLSN(val, r.LSN)
+			err = wb.Set(pageKey(r.Page, r.LSN, versionImage), val, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: add page %v at LSN %d: %w", r.Page, r.LSN, err)
+		}
+	}
+	return nil
+}
+
+// Committed tells the store that a batch it added has been committed to Pebble (so counts of deltas per
+// page can be updated and the materialiser woken). Called in LSN order.
+func (s *PageStore) Committed(b *wal.Batch) {
+	var deltas, images int64
+	signal := false
+	s.mu.Lock()
+	for i := range b.Records {
+		r := &b.Records[i]
+		switch r.Kind {
+		case wal.KindPageWrite:
+			deltas++
+			c := s.counts[r.Page]
+			c.deltas++
+			c.last = r.LSN
+			s.counts[r.Page] = c
+			if c.deltas >= s.opts.MaterializeAfter {
+				if _, ok := s.due[r.Page]; !ok {
+					s.due[r.Page] = struct{}{}
+					signal = true
+				}
+			}
+		case wal.KindPageImage:
+			// The image is the page's newest version: nothing to count.
+			images++
+			delete(s.counts, r.Page)
+			delete(s.due, r.Page)
+		}
+	}
+	s.mu.Unlock()
+	s.st.deltasCommitted.Add(deltas)
+	s.st.imagesCommitted.Add(images)
+	if signal {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ReadPage returns a copy of the page as of lsn: the newest image with LSN <= lsn plus every later delta
+// <= lsn applied with wal.Apply in LSN order, starting from a zero page if there is no image.
+// A page never written returns a zero page and pageLSN 0 (not an error). Reading below the GC horizon
+// that has been collected returns an error wrapping ErrBelowHorizon. It does NOT wait for lsn to be
+// applied — the caller (state machine) does that.
+func (s *PageStore) ReadPage(page wal.PageID, lsn wal.LSN) (img []byte, pageLSN wal.LSN, err error) {
+	img, applied, _, err := s.readAt(page, lsn)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.st.reads.Add(1)
+	s.st.readDeltasApplied.Add(int64(applied))
+	return img, wal.PageLSN(img), nil
+}
+
+// readAt rebuilds page as of lsn. It returns how many deltas it replayed
+// and whether the newest version <= lsn is an image (so nothing needed
+// replaying on top of it).
+func (s *PageStore) readAt(page wal.PageID, lsn wal.LSN) (img []byte, applied int, newestIsImage bool, err error) {
+	it, err := s.pageIter(page, lsn)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer it.Close()
+	// Checked after the iterator pins its view: GC publishes the horizon
+	// before deleting, so if it is still <= lsn here, the view holds every
+	// version this read needs.
+	if h := wal.LSN(s.horizon.Load()); lsn < h {
+		return nil, 0, false, fmt.Errorf("storage: read page %v at LSN %d, horizon %d: %w", page, lsn, h, ErrBelowHorizon)
+	}
+	return rebuild(it, page)
+}
+
+// pageIter returns an iterator over page's versions with LSN <= lsn.
+func (s *PageStore) pageIter(page wal.PageID, lsn wal.LSN) (*pebble.Iterator, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: pageKey(page, 0, versionDelta),
+		// Kind 2 does not exist, so this is the tightest bound above (lsn, image).
+		UpperBound: pageKey(page, lsn, versionImage+1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: page iterator: %w", err)
+	}
+	return it, nil
+}
+
+// rebuild replays the versions it sees: backwards to the newest image (an
+// image at the same LSN as a delta sorts after it, so it wins), then
+// forwards applying the deltas above it. Two passes avoid copying delta
+// values, which are only valid until the iterator moves.
+func rebuild(it *pebble.Iterator, page wal.PageID) (img []byte, applied int, newestIsImage bool, err error) {
+	img = make([]byte, wal.PageSize)
+	found := false
+	for valid := it.Last(); valid; valid = it.Prev() {
+		_, lsn, kind, ok := parsePageKey(it.Key())
+		if !ok || kind > versionImage {
+			return nil, 0, false, fmt.Errorf("storage: page %v: bad version key %x", page, it.Key())
+		}
+		if kind != versionImage {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("storage: page %v image at LSN %d: %w", page, lsn, err)
+		}
+		if len(v) != wal.PageSize || wal.PageLSN(v) != lsn {
+			return nil, 0, false, fmt.Errorf("storage: page %v: corrupt image at LSN %d", page, lsn)
+		}
+		copy(img, v)
+		found = true
+		break
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, false, fmt.Errorf("storage: read page %v: %w", page, err)
+	}
+	var valid bool
+	if found {
+		valid = it.Next()
+	} else {
+		valid = it.First()
+	}
+	for ; valid; valid = it.Next() {
+		_, lsn, kind, _ := parsePageKey(it.Key())
+		if kind != versionDelta {
+			return nil, 0, false, fmt.Errorf("storage: page %v: unexpected version kind %d at LSN %d", page, kind, lsn)
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, lsn, err)
+		}
+		rec, err := decodeDelta(page, lsn, v)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if err := wal.Apply(img, &rec); err != nil {
+			return nil, 0, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, lsn, err)
+		}
+		applied++
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, false, fmt.Errorf("storage: read page %v: %w", page, err)
+	}
+	return img, applied, found && applied == 0, nil
+}
+
+// appendDelta encodes a PageWrite record without its page and LSN, which
+// the key holds: kind u8 | offset uvarint | data. The kind byte leaves room
+// for other delta kinds.
+func appendDelta(dst []byte, r *wal.Record) []byte {
+	dst = append(dst, byte(r.Kind))
+	dst = binary.AppendUvarint(dst, uint64(r.Offset))
+	return append(dst, r.Data...)
+}
+
+// decodeDelta decodes a delta value; Data aliases v.
+func decodeDelta(page wal.PageID, lsn wal.LSN, v []byte) (wal.Record, error) {
+	if len(v) < 2 || wal.Kind(v[0]) != wal.KindPageWrite {
+		return wal.Record{}, fmt.Errorf("storage: page %v: corrupt delta at LSN %d", page, lsn)
+	}
+	off, n := binary.Uvarint(v[1:])
+	if n <= 0 || off > wal.PageSize {
+		return wal.Record{}, fmt.Errorf("storage: page %v: corrupt delta offset at LSN %d", page, lsn)
+	}
+	return wal.PageWrite(page, lsn, uint32(off), v[1+n:]), nil
+}
+
+// Stats for observability.
+func (s *PageStore) Stats() PageStoreStats {
+	s.mu.Lock()
+	due, tracked := len(s.due), len(s.counts)
+	s.mu.Unlock()
+	return PageStoreStats{
+		DeltasCommitted:    s.st.deltasCommitted.Load(),
+		ImagesCommitted:    s.st.imagesCommitted.Load(),
+		ImagesMaterialized: s.st.imagesMaterialized.Load(),
+		GCImages:           s.st.gcImages.Load(),
+		GCVersionsDropped:  s.st.gcVersionsDropped.Load(),
+		Reads:              s.st.reads.Load(),
+		ReadDeltasApplied:  s.st.readDeltasApplied.Load(),
+		PagesDue:           due,
+		PagesTracked:       tracked,
+		Horizon:            wal.LSN(s.horizon.Load()),
+	}
+}
