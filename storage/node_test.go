@@ -31,7 +31,7 @@ func startTestNode(t *testing.T, dir string) *Node {
 
 // waitLeader waits until the service reports a leader and returns the
 // epoch after bumping it for primary.
-func waitLeader(t *testing.T, s Service) {
+func waitLeader(t testing.TB, s Service) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -296,7 +296,7 @@ func (l *RaftLog) Entries(lo, hi, maxSize uint64) ([]*raftpb.Entry, error) {
 	// add applies raft's limitSize rule: the first entry is always
 	// included, then entries while the running total stays <= maxSize.
 	add := func(e *raftpb.Entry, s uint64) bool {
-		if len(out) > 0 && size+s >= maxSize {
+		if len(out) > 0 && size+s > maxSize {
 			return false
 		}
 		size += s

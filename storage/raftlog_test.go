@@ -463,11 +463,16 @@ func TestRaftLogSyncSurvivesCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	synced := mkEntries(11, 2, 3, 3)
-	if err := l.Save(hardState(3, 1, 12), synced, true); err != nil {
+	if err := l.Save(hardState(3, 1, 11), synced[:2], true); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := l.CreateSnapshot(12, nil)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The last synced write before the crash: nothing later syncs Pebble's
+	// WAL, so only mustSync makes it durable.
+	if err := l.Save(hardState(3, 1, 12), synced[2:], true); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Save(hardState(4, 2, 13), mkEntries(14, 4, 4), false); err != nil {
@@ -482,7 +487,7 @@ func TestRaftLogSyncSurvivesCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = openTestPebble(t, "/db", crashed)
-	defer db.Close()
+	defer func() { db.Close() }()
 	l, err = OpenRaftLog(db)
 	if err != nil {
 		t.Fatal(err)
@@ -515,6 +520,40 @@ func TestRaftLogSyncSurvivesCrash(t *testing.T) {
 		if !proto.Equal(ents[i], synced[i]) {
 			t.Errorf("entry %d after crash = %v, want %v", i, ents[i], synced[i])
 		}
+	}
+
+	// ApplySnapshot and CreateSnapshot must be durable on their own too.
+	fs = crashed
+	crash := func() {
+		t.Helper()
+		crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		fs = crashed
+		db = openTestPebble(t, "/db", fs)
+		if l, err = OpenRaftLog(db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.ApplySnapshot(&raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: new(uint64(20)), Term: new(uint64(5))}}); err != nil {
+		t.Fatal(err)
+	}
+	crash()
+	hs, _, _ = l.InitialState()
+	first, _ = l.FirstIndex()
+	if first != 21 || hs.GetCommit() != 20 {
+		t.Fatalf("after ApplySnapshot and crash: FirstIndex %d, commit %d, want 21, 20", first, hs.GetCommit())
+	}
+	if err := l.Save(nil, mkEntries(21, 5), true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateSnapshot(21, nil); err != nil {
+		t.Fatal(err)
+	}
+	crash()
+	if s, _ := l.Snapshot(); s.GetMetadata().GetIndex() != 21 || s.GetMetadata().GetTerm() != 5 {
+		t.Fatalf("after CreateSnapshot and crash: snapshot %v, want index 21 term 5", s)
 	}
 }
 
