@@ -1,0 +1,199 @@
+// Package mtr implements mini-transactions: a group of page changes that
+// is logged, replayed and made visible to replicas atomically.
+//
+// Page operations are pure byte manipulation and do not log anything.
+// Instead, the first time a mini-transaction touches a page it keeps the
+// page's before-image; Finish compares before and after and emits physical
+// redo for exactly the bytes that changed (wal.PageWrite per changed range,
+// or one wal.PageImage for new pages and pages mostly rewritten). So redo
+// replayed with wal.Apply reproduces the page bytes exactly, by
+// construction, whatever the page operation did.
+package mtr
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/polarsql/polar/compute/bufpool"
+	"github.com/polarsql/polar/wal"
+)
+
+// imageThreshold: when a page's changed bytes exceed this, a full image is
+// cheaper to log and to replay than many ranges.
+const imageThreshold = wal.PageSize / 2
+
+// mergeGap: changed ranges closer than this are logged as one range; a
+// record costs about this much in headers.
+const mergeGap = 24
+
+var beforePool = sync.Pool{New: func() any { b := make([]byte, wal.PageSize); return &b }}
+
+type touched struct {
+	frame  *bufpool.Frame
+	before *[]byte // nil for new pages
+}
+
+// MTR is one mini-transaction. It is not safe for concurrent use. The
+// caller latches every page exclusively before Modify and keeps the
+// latches until after Finish.
+type MTR struct {
+	pages []touched
+	index map[*bufpool.Frame]int
+}
+
+// New returns an empty mini-transaction.
+func New() *MTR { return &MTR{index: map[*bufpool.Frame]int{}} }
+
+// Modify declares that the caller is about to change f's page and returns
+// its bytes. The first call per page saves the before-image.
+func (m *MTR) Modify(f *bufpool.Frame) []byte {
+	if _, ok := m.index[f]; !ok {
+		b := beforePool.Get().(*[]byte)
+		copy(*b, f.Data())
+		m.index[f] = len(m.pages)
+		m.pages = append(m.pages, touched{frame: f, before: b})
+	}
+	return f.Data()
+}
+
+// Created declares a page that is new in this mini-transaction (from
+// bufpool.Create): it is logged as a full image.
+func (m *MTR) Created(f *bufpool.Frame) []byte {
+	if i, ok := m.index[f]; ok {
+		if b := m.pages[i].before; b != nil {
+			beforePool.Put(b)
+			m.pages[i].before = nil
+		}
+		return f.Data()
+	}
+	m.index[f] = len(m.pages)
+	m.pages = append(m.pages, touched{frame: f})
+	return f.Data()
+}
+
+// Len returns the number of pages touched.
+func (m *MTR) Len() int { return len(m.pages) }
+
+// Frames returns the touched frames in the order first touched.
+func (m *MTR) Frames() []*bufpool.Frame {
+	out := make([]*bufpool.Frame, len(m.pages))
+	for i, t := range m.pages {
+		out[i] = t.frame
+	}
+	return out
+}
+
+// Finish diffs every touched page and appends its redo to recs, with LSNs
+// from next on; it stamps each page with the LSN of its last record and
+// marks the frame dirty at that LSN. It returns the records and the next
+// free LSN. Pages that did not change produce nothing. The MTR is empty
+// afterwards and may be reused.
+func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
+	for _, t := range m.pages {
+		data := t.frame.Data()
+		id := t.frame.ID()
+		if t.before == nil {
+			img := make([]byte, wal.PageSize)
+			copy(img, data)
+			wal.SetPageLSN(img, next)
+			recs = append(recs, wal.PageImage(id, next, img))
+			wal.SetPageLSN(data, next)
+			t.frame.MarkDirty(next)
+			next++
+			continue
+		}
+		before := *t.before
+		ranges := diff(before, data)
+		beforePool.Put(t.before)
+		if len(ranges) == 0 {
+			continue
+		}
+		total := 0
+		for _, r := range ranges {
+			total += r[1] - r[0]
+		}
+		if total > imageThreshold {
+			img := make([]byte, wal.PageSize)
+			copy(img, data)
+			wal.SetPageLSN(img, next)
+			recs = append(recs, wal.PageImage(id, next, img))
+			wal.SetPageLSN(data, next)
+			t.frame.MarkDirty(next)
+			next++
+			continue
+		}
+		for _, r := range ranges {
+			b := make([]byte, r[1]-r[0])
+			copy(b, data[r[0]:r[1]])
+			recs = append(recs, wal.PageWrite(id, next, uint32(r[0]), b))
+			next++
+		}
+		wal.SetPageLSN(data, next-1)
+		t.frame.MarkDirty(next - 1)
+	}
+	m.pages = m.pages[:0]
+	clear(m.index)
+	return recs, next
+}
+
+// Abort restores every touched page to its before-image (new pages are
+// zeroed) and empties the MTR. Used when an operation fails half way.
+func (m *MTR) Abort() {
+	for _, t := range m.pages {
+		if t.before == nil {
+			clear(t.frame.Data())
+			continue
+		}
+		copy(t.frame.Data(), *t.before)
+		beforePool.Put(t.before)
+	}
+	m.pages = m.pages[:0]
+	clear(m.index)
+}
+
+// diff returns the [start, end) ranges where a and b differ, past the page
+// LSN, with ranges closer than mergeGap merged.
+func diff(a, b []byte) [][2]int {
+	if len(a) != wal.PageSize || len(b) != wal.PageSize {
+		panic(fmt.Sprintf("mtr: diff of %d and %d bytes", len(a), len(b)))
+	}
+	var out [][2]int
+	i := wal.PageLSNSize
+	for i < wal.PageSize {
+		// Skip equal 8-byte words quickly.
+		for i+8 <= wal.PageSize && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
+			i += 8
+		}
+		for i < wal.PageSize && a[i] == b[i] {
+			i++
+		}
+		if i >= wal.PageSize {
+			break
+		}
+		start := i
+		end := i + 1
+		// Extend while differences continue within mergeGap.
+		for j := end; j < wal.PageSize && j < end+mergeGap; j++ {
+			if a[j] != b[j] {
+				end = j + 1
+			}
+		}
+		for end < wal.PageSize {
+			found := false
+			lim := min(end+mergeGap, wal.PageSize)
+			for j := end; j < lim; j++ {
+				if a[j] != b[j] {
+					end = j + 1
+					found = true
+				}
+			}
+			if !found {
+				break
+			}
+		}
+		out = append(out, [2]int{start, end})
+		i = end
+	}
+	return out
+}
