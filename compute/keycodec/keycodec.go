@@ -254,6 +254,8 @@ func DecodeKey(b []byte, t ColumnType) (Value, []byte, error) {
 
 // Skip returns b without its first column of type t, without decoding it
 // (for example to reach the primary key inside a secondary-index key).
+// It checks the structure only: it may accept a column that DecodeKey
+// rejects (an out-of-range date, say), never the other way round.
 func Skip(b []byte, t ColumnType) ([]byte, error) {
 	if err := t.validate(); err != nil {
 		return b, err

@@ -86,51 +86,79 @@ func appendEscaped(dst []byte, s string) []byte {
 	}
 }
 
+// appendPadSpace writes s as spans of non-space text separated by space
+// runs. A run's direction is that of the first byte after it: every unit
+// that is not ASCII (and every general_ci weight of one) is above space.
 func appendPadSpace(dst []byte, s string, ci bool) ([]byte, error) {
-	run := 0
+	for i := 0; i < len(s); {
+		if s[i] == ' ' {
+			j := i + 1
+			for j < len(s) && s[j] == ' ' {
+				j++
+			}
+			if j == len(s) {
+				break // trailing spaces: PAD SPACE drops them
+			}
+			if j-i > maxSpaceRun {
+				return dst, fmt.Errorf("%w: run of %d spaces", ErrTooLong, j-i)
+			}
+			dst = appendRun(dst, uint32(j-i), s[j] < ' ')
+			i = j
+		}
+		j := strings.IndexByte(s[i:], ' ')
+		if j < 0 {
+			j = len(s)
+		} else {
+			j += i
+		}
+		span := s[i:j]
+		var err error
+		if ci {
+			dst, err = appendWeights(dst, span)
+		} else if utf8.ValidString(span) {
+			dst = append(dst, span...)
+		} else {
+			err = invalidUTF8(span)
+		}
+		if err != nil {
+			return dst, err
+		}
+		i = j
+	}
+	return append(dst, padSpace, padEnd), nil
+}
+
+// appendWeights writes the UTF-8 of each rune's general_ci weight.
+func appendWeights(dst []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c == ' ' {
-			run++
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
 			i++
 			continue
 		}
-		var u rune
-		start := i
-		if c < utf8.RuneSelf {
-			u = rune(c)
-			if ci && 'a' <= c && c <= 'z' {
-				u -= 'a' - 'A'
-			}
-			i++
-		} else {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				return dst, fmt.Errorf("%w: bad byte 0x%02x at offset %d", ErrInvalidUTF8, c, i)
-			}
-			u = r
-			if ci {
-				u = GeneralCIWeight(r)
-			}
-			i += n
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return dst, invalidUTF8(s)
 		}
-		if run > 0 {
-			if run > maxSpaceRun {
-				return dst, fmt.Errorf("%w: run of %d spaces", ErrTooLong, run)
-			}
-			dst = appendRun(dst, uint32(run), u < ' ')
-			run = 0
-		}
-		switch {
-		case u < utf8.RuneSelf:
-			dst = append(dst, byte(u))
-		case !ci:
-			dst = append(dst, s[start:i]...)
-		default:
-			dst = utf8.AppendRune(dst, u)
-		}
+		dst = utf8.AppendRune(dst, GeneralCIWeight(r))
+		i += n
 	}
-	return append(dst, padSpace, padEnd), nil
+	return dst, nil
+}
+
+func invalidUTF8(s string) error {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return fmt.Errorf("%w: bad byte 0x%02x", ErrInvalidUTF8, s[i])
+		}
+		i += n
+	}
+	return ErrInvalidUTF8
 }
 
 func appendRun(dst []byte, k uint32, low bool) []byte {
