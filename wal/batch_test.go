@@ -15,11 +15,11 @@ import (
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 
 func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
+	b := make([]byte, n+7)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 	}
-	return b
+	return b[:n:n]
 }
 
 func randPageID(rng *rand.Rand) PageID {
@@ -151,6 +151,24 @@ func rawCommit(csn uint64) []byte {
 	return binary.LittleEndian.AppendUint64([]byte{byte(KindCommit)}, csn)
 }
 
+// specEncode encodes a batch straight from the format documented on
+// Encode, without validation or size limit: an independent check of
+// Encode's output, and a way to build well-formed but oversized batches.
+func specEncode(b *Batch) []byte {
+	var recs [][]byte
+	for _, r := range b.Records {
+		switch r.Kind {
+		case KindPageWrite:
+			recs = append(recs, rawPageWrite(r.Page, uint64(r.Offset), uint64(len(r.Data)), r.Data))
+		case KindPageImage:
+			recs = append(recs, append(binary.LittleEndian.AppendUint64([]byte{byte(KindPageImage)}, uint64(r.Page)), r.Data...))
+		default:
+			recs = append(recs, binary.LittleEndian.AppendUint64([]byte{byte(r.Kind)}, r.CSN))
+		}
+	}
+	return rawBatch(FormatVersion, b.Epoch, b.FirstLSN, uint32(len(b.Records)), recs...)
+}
+
 func checkRoundTrip(t *testing.T, b *Batch) {
 	t.Helper()
 	prefix := []byte("prefix")
@@ -162,6 +180,9 @@ func checkRoundTrip(t *testing.T, b *Batch) {
 		t.Fatalf("Encode clobbered dst prefix")
 	}
 	buf := out[len(prefix):]
+	if !bytes.Equal(buf, specEncode(b)) {
+		t.Fatalf("Encode output differs from the documented format")
+	}
 	if len(buf) != b.EncodedSize() {
 		t.Fatalf("encoding is %d bytes, EncodedSize says %d", len(buf), b.EncodedSize())
 	}
@@ -268,6 +289,14 @@ func TestBatchAtMaxSize(t *testing.T) {
 	lastRec.Data = make([]byte, n+1)
 	if b.EncodedSize() <= MaxBatchSize {
 		t.Fatalf("test setup: batch is %d bytes, want more than %d", b.EncodedSize(), MaxBatchSize)
+	}
+	// Well formed in every way but size: storage must refuse it.
+	over := specEncode(b)
+	if _, err := DecodeHeader(over); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("DecodeHeader of a well-formed %d-byte batch: err = %v", len(over), err)
+	}
+	if _, err := DecodeBatch(over); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("DecodeBatch of a well-formed %d-byte batch: err = %v", len(over), err)
 	}
 	dst := []byte("keep")
 	out, err := b.Encode(dst)
@@ -421,20 +450,30 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestDecodeRejectsEveryTruncation(t *testing.T) {
 	rng := newRand(42)
-	b := randBatch(rng, 30, false)
-	b.Records[3] = PageImage(5, b.Records[3].LSN, randBytes(rng, PageSize))
+	b := &Batch{Epoch: 4, FirstLSN: 77}
+	add := func(r Record) { r.LSN = b.LastLSN() + 1; b.Records = append(b.Records, r) }
+	for range 10 {
+		add(randPageWrite(rng, 0))
+		if len(b.Records[len(b.Records)-1].Data) > 300 {
+			b.Records[len(b.Records)-1].Data = b.Records[len(b.Records)-1].Data[:300]
+		}
+	}
+	add(Commit(0, 1))
+	add(PageImage(5, 0, randBytes(rng, PageSize)))
+	add(PageWrite(5, 0, 8, []byte("x")))
+	add(Commit(0, 2))
 	buf := mustEncode(t, b)
+	scratch := make([]byte, len(buf))
 	for n := range len(buf) {
-		cut := append([]byte(nil), buf[:n]...)
-		if _, err := DecodeBatch(cut); !errors.Is(err, ErrCorrupt) {
+		if _, err := DecodeBatch(buf[:n]); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("truncated to %d of %d bytes: err = %v", n, len(buf), err)
 		}
-		// With the CRC recomputed the truncation must be caught by the
-		// structural checks instead.
-		if n >= batchHeaderSize+crcSize {
-			body := append([]byte(nil), buf[:n-crcSize]...)
-			if _, err := DecodeBatch(reseal(append(body, 0, 0, 0, 0))); !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("body truncated to %d bytes with a valid CRC: err = %v", n-crcSize, err)
+		// With the CRC recomputed, the structural checks must catch the
+		// truncated body instead.
+		if n >= batchHeaderSize && n < len(buf)-crcSize {
+			cut := append(append(scratch[:0], buf[:n]...), 0, 0, 0, 0)
+			if _, err := DecodeBatch(reseal(cut)); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("body truncated to %d of %d bytes, CRC valid: err = %v", n, len(buf)-crcSize, err)
 			}
 		}
 	}

@@ -44,6 +44,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			buf := make([]byte, 0, c.b.EncodedSize())
 			b.SetBytes(int64(c.b.EncodedSize()))
+			b.ReportAllocs()
 			for b.Loop() {
 				var err error
 				if buf, err = c.b.Encode(buf[:0]); err != nil {
@@ -60,6 +61,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			buf := mustEncode(b, c.b)
 			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := DecodeBatch(buf); err != nil {
 					b.Fatal(err)
