@@ -18,6 +18,8 @@ import (
 //	p<page u64><lsn u64><kind u8>
 //	                  page versions (pagestore.go): kind 0 = delta (one
 //	                  encoded redo record), kind 1 = full image
+//	p                 the page GC horizon (pagestore.go); sorts before
+//	                  every page key
 //
 // Integers in keys are big-endian so that keys sort numerically.
 const (

@@ -23,6 +23,8 @@ const (
 	materializeInterval = time.Second
 	// gcCtxCheckEvery is how many pages GC scans between context checks.
 	gcCtxCheckEvery = 64
+	// gcRefreshEvery is how many pages GC scans with one iterator.
+	gcRefreshEvery = 4096
 )
 
 // GCStats reports one GC pass.
@@ -141,6 +143,9 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 	var stats GCStats
 	if cur := wal.LSN(s.horizon.Load()); horizon <= cur {
 		horizon = cur
+		if horizon <= s.gcDone {
+			return stats, nil
+		}
 	} else {
 		if err := s.db.Set(gcHorizonKey, binary.BigEndian.AppendUint64(nil, uint64(horizon)), pebble.NoSync); err != nil {
 			return stats, fmt.Errorf("storage: record page GC horizon %d: %w", horizon, err)
@@ -148,14 +153,19 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 		s.horizon.Store(uint64(horizon))
 	}
 
-	it, err := s.db.NewIter(&pebble.IterOptions{
+	scanOpts := &pebble.IterOptions{
 		LowerBound: pageKey(0, 0, versionDelta),
 		UpperBound: []byte{prefixPage + 1},
-	})
+	}
+	it, err := s.db.NewIter(scanOpts)
 	if err != nil {
 		return stats, fmt.Errorf("storage: GC iterator: %w", err)
 	}
-	defer it.Close()
+	defer func() {
+		if it != nil {
+			it.Close()
+		}
+	}()
 
 	scanned := 0
 	valid := it.First()
@@ -163,6 +173,21 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 		if scanned++; scanned%gcCtxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
+			}
+		}
+		if scanned%gcRefreshEvery == 0 {
+			// An iterator pins the memtables and sstables it started with;
+			// a fresh one lets Pebble reclaim what GC has deleted so far.
+			resume := slices.Clone(it.Key())
+			if err := it.Close(); err != nil {
+				it = nil
+				return stats, fmt.Errorf("storage: GC scan: %w", err)
+			}
+			if it, err = s.db.NewIter(scanOpts); err != nil {
+				return stats, fmt.Errorf("storage: GC iterator: %w", err)
+			}
+			if valid = it.SeekGE(resume); !valid {
+				break
 			}
 		}
 		page, _, _, ok := parsePageKey(it.Key())
@@ -189,9 +214,11 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 			if dropped > 0 {
 				stats.Pages++
 				stats.VersionsDropped += dropped
+				s.st.gcVersionsDropped.Add(int64(dropped))
 			}
 			if imaged {
 				stats.ImagesWritten++
+				s.st.gcImages.Add(1)
 			}
 		case n == 1:
 			// One version <= horizon and (if the page's newest version is
@@ -207,18 +234,18 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 		if !valid {
 			break
 		}
-		if p, _, _, _ := parsePageKey(it.Key()); p == page {
-			if page == ^wal.PageID(0) {
-				break
-			}
-			valid = it.SeekGE(pageKey(page+1, 0, versionDelta))
+		if p, _, _, _ := parsePageKey(it.Key()); p != page {
+			continue
 		}
+		if page == ^wal.PageID(0) {
+			break
+		}
+		valid = it.SeekGE(pageKey(page+1, 0, versionDelta))
 	}
 	if err := it.Error(); err != nil {
 		return stats, fmt.Errorf("storage: GC scan: %w", err)
 	}
-	s.st.gcImages.Add(int64(stats.ImagesWritten))
-	s.st.gcVersionsDropped.Add(int64(stats.VersionsDropped))
+	s.gcDone = horizon
 	if stats.Pages > 0 {
 		s.log.Debug("page GC", "horizon", horizon, "pages", stats.Pages,
 			"images", stats.ImagesWritten, "dropped", stats.VersionsDropped)

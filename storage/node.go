@@ -385,6 +385,7 @@ func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
 	if err := n.sm.reload(); err != nil {
 		return err
 	}
+	n.pages.Reload()
 	if err := n.rlog.ApplySnapshot(snap); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return fmt.Errorf("storage: apply snapshot to raft log: %w", err)
 	}

@@ -41,9 +41,9 @@ type PageStoreOptions struct {
 //
 // Versions of page P live under pageKey(P, lsn, kind): kind versionDelta
 // holds one PageWrite record, kind versionImage a full page whose page LSN
-// is lsn. Images come from PageImage records, from the background
-// materialiser and from GC; deltas are the only versions that are not
-// derived data besides PageImage records.
+// is lsn. Images come from PageImage records (log data) and from the
+// materialiser and GC (derived data, rebuildable from the versions below).
+// The GC horizon is persisted under the bare prefix key "p".
 //
 // PageStore is safe for one writer (the state machine's apply loop calling
 // AddBatch and Committed), any number of concurrent readers, the
@@ -58,8 +58,12 @@ type PageStore struct {
 	// check it after opening its iterator instead of holding a lock.
 	horizon atomic.Uint64
 
-	// gcMu serialises GC passes.
+	// gcMu serialises GC passes and guards gcDone.
 	gcMu sync.Mutex
+	// gcDone is the horizon of the last GC pass that finished: a pass at
+	// or below it has nothing to do (new versions are above the applied
+	// LSN, hence above the horizon), so the periodic GC skips its scan.
+	gcDone wal.LSN
 	// pageMu serialises writers of derived versions (the materialiser and GC
 	// each rebuild a page and write its image); without it the materialiser
 	// could write an image just below a version GC has made the page's base.
@@ -127,22 +131,45 @@ func NewPageStore(db *pebble.DB, opts PageStoreOptions) *PageStore {
 		due:    make(map[wal.PageID]struct{}),
 		wake:   make(chan struct{}, 1),
 	}
-	v, closer, err := db.Get(gcHorizonKey)
-	switch {
-	case err == nil:
-		if len(v) == 8 {
-			s.horizon.Store(binary.BigEndian.Uint64(v))
-		} else {
-			// There is no error return; refusing every read would be worse
-			// than the reads below a lost horizon, which GC re-establishes.
-			s.log.Error("corrupt page GC horizon", "len", len(v))
-		}
-		closer.Close()
-	case errors.Is(err, pebble.ErrNotFound):
-	default:
-		s.log.Error("cannot load page GC horizon", "err", err)
-	}
+	s.horizon.Store(uint64(s.loadHorizon()))
 	return s
+}
+
+// Reload re-reads the persisted GC horizon and forgets the in-memory delta
+// counts. Call it after the page keys were replaced wholesale (a snapshot
+// install): the horizon travels with the snapshot's 'p' keys, and counts
+// of the old contents no longer describe the pages.
+func (s *PageStore) Reload() {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
+	s.pageMu.Lock()
+	defer s.pageMu.Unlock()
+	s.horizon.Store(uint64(s.loadHorizon()))
+	s.gcDone = 0
+	s.mu.Lock()
+	clear(s.counts)
+	clear(s.due)
+	s.mu.Unlock()
+}
+
+// loadHorizon reads the persisted GC horizon; 0 if there is none.
+func (s *PageStore) loadHorizon() wal.LSN {
+	v, closer, err := s.db.Get(gcHorizonKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		// There is no error return; the next GC pass re-establishes the
+		// horizon, and until then reads below it may see fewer versions.
+		s.log.Error("cannot load page GC horizon", "err", err)
+		return 0
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		s.log.Error("corrupt page GC horizon", "len", len(v))
+		return 0
+	}
+	return wal.LSN(binary.BigEndian.Uint64(v))
 }
 
 // AddBatch writes every page record of b into wb (a batch of the same db that the caller commits,

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"math/rand/v2"
@@ -109,10 +110,7 @@ func psGenBatch(rng *rand.Rand, first wal.LSN, n int, pages []wal.PageID) *wal.B
 		case x < 10:
 			b.Records = append(b.Records, wal.Commit(lsn, uint64(lsn)))
 		case x < 20:
-			img := make([]byte, wal.PageSize)
-			for j := range img {
-				img[j] = byte(rng.Uint32())
-			}
+			img := psRandBytes(rng, wal.PageSize)
 			b.Records = append(b.Records, wal.PageImage(p, lsn, img))
 		default:
 			off := wal.PageLSNSize + rng.IntN(wal.PageSize-wal.PageLSNSize+1)
@@ -126,14 +124,19 @@ func psGenBatch(rng *rand.Rand, first wal.LSN, n int, pages []wal.PageID) *wal.B
 				l = 1 + rng.IntN(4096)
 			}
 			l = min(l, wal.PageSize-off)
-			data := make([]byte, l)
-			for j := range data {
-				data[j] = byte(rng.Uint32())
-			}
+			data := psRandBytes(rng, l)
 			b.Records = append(b.Records, wal.PageWrite(p, lsn, uint32(off), data))
 		}
 	}
 	return b
+}
+
+func psRandBytes(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n+7)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
+	}
+	return b[:n:n]
 }
 
 func psCheckRead(t testing.TB, s *PageStore, o *psOracle, p wal.PageID, lsn wal.LSN) {
@@ -622,5 +625,54 @@ func TestPageStoreRejectsBadBatch(t *testing.T) {
 	}
 	if wb.Count() != 0 {
 		t.Fatal("a rejected batch left writes behind")
+	}
+}
+
+// TestPageStoreGCManyPages covers a GC pass long enough to refresh its scan
+// iterator, and Reload.
+func TestPageStoreGCManyPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes thousands of pages")
+	}
+	db := psOpenDB(t, t.TempDir())
+	defer db.Close()
+	s := NewPageStore(db, PageStoreOptions{})
+	o := newPSOracle()
+	const pages = gcRefreshEvery + 500
+	var recs []wal.Record
+	lsn := wal.LSN(1)
+	for round := 0; round < 2; round++ {
+		for p := wal.PageID(1); p <= pages; p++ {
+			recs = append(recs, wal.PageWrite(p, lsn, 8+uint32(round), []byte{byte(p), byte(round)}))
+			lsn++
+		}
+	}
+	b := &wal.Batch{Epoch: 1, FirstLSN: 1, Records: recs}
+	psCommit(t, db, s, b)
+	o.apply(t, b)
+	if got := s.Stats().PagesTracked; got != pages {
+		t.Fatalf("tracking %d pages, want %d", got, pages)
+	}
+	st, err := s.GC(context.Background(), lsn-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (GCStats{Pages: pages, ImagesWritten: pages, VersionsDropped: 2 * pages}); st != want {
+		t.Fatalf("GC stats %+v, want %+v", st, want)
+	}
+	if got := s.Stats().PagesTracked; got != 0 {
+		t.Fatalf("still tracking %d pages after GC imaged them all", got)
+	}
+	for _, p := range []wal.PageID{1, gcRefreshEvery - 1, gcRefreshEvery, gcRefreshEvery + 1, pages} {
+		n, kinds := psVersionsAtOrBelow(t, db, p, lsn)
+		if n != 1 || kinds[0] != versionImage {
+			t.Fatalf("page %v after GC: kinds %v, want one image", p, kinds)
+		}
+		psCheckRead(t, s, o, p, lsn-1)
+	}
+	psCommit(t, db, s, &wal.Batch{Epoch: 1, FirstLSN: lsn, Records: []wal.Record{wal.PageWrite(1, lsn, 8, []byte{1})}})
+	s.Reload()
+	if st := s.Stats(); st.Horizon != lsn-1 || st.PagesTracked != 0 {
+		t.Fatalf("after Reload: %+v", st)
 	}
 }
