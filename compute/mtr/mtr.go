@@ -11,6 +11,7 @@
 package mtr
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"sync"
@@ -34,16 +35,62 @@ type touched struct {
 	before *[]byte // nil for new pages
 }
 
-// MTR is one mini-transaction. It is not safe for concurrent use. The
-// caller latches every page exclusively before Modify and keeps the
-// latches until after Finish.
+// MTR is one mini-transaction. It is not safe for concurrent use.
+//
+// Pages enter an MTR through Page or NewPage, which pin and exclusively
+// latch them; the MTR holds them until Release (after Finish) or Abort, so
+// readers never see a page half-way through a change.
 type MTR struct {
 	pages []touched
 	index map[*bufpool.Frame]int
+	byID  map[wal.PageID]*bufpool.Frame // pages this MTR latched
 }
 
 // New returns an empty mini-transaction.
-func New() *MTR { return &MTR{index: map[*bufpool.Frame]int{}} }
+func New() *MTR { return &MTR{index: map[*bufpool.Frame]int{}, byID: map[wal.PageID]*bufpool.Frame{}} }
+
+// Page returns page id's bytes for changing: pinned, exclusively latched
+// and with its before-image saved. Asking again for the same page returns
+// the same bytes.
+func (m *MTR) Page(ctx context.Context, pool *bufpool.Pool, id wal.PageID) ([]byte, error) {
+	if f, ok := m.byID[id]; ok {
+		return f.Data(), nil
+	}
+	f, err := pool.Fetch(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f.Lock()
+	m.byID[id] = f
+	return m.Modify(f), nil
+}
+
+// NewPage returns a new, zeroed page, pinned and latched; it is logged as
+// a full image.
+func (m *MTR) NewPage(pool *bufpool.Pool, id wal.PageID) ([]byte, error) {
+	if _, ok := m.byID[id]; ok {
+		return nil, fmt.Errorf("mtr: new page %v already in this mini-transaction", id)
+	}
+	f, err := pool.Create(id)
+	if err != nil {
+		return nil, err
+	}
+	f.Lock()
+	m.byID[id] = f
+	return m.Created(f), nil
+}
+
+// Release unlatches and unpins every page taken with Page or NewPage and
+// empties the MTR. Call it after Finish.
+func (m *MTR) Release() {
+	for _, f := range m.byID {
+		f.Unlock()
+		f.Release()
+	}
+	clear(m.byID)
+	m.pages = m.pages[:0]
+	clear(m.index)
+}
 
 // Modify declares that the caller is about to change f's page and returns
 // its bytes. The first call per page saves the before-image.
@@ -87,8 +134,8 @@ func (m *MTR) Frames() []*bufpool.Frame {
 // Finish diffs every touched page and appends its redo to recs, with LSNs
 // from next on; it stamps each page with the LSN of its last record and
 // marks the frame dirty at that LSN. It returns the records and the next
-// free LSN. Pages that did not change produce nothing. The MTR is empty
-// afterwards and may be reused.
+// free LSN. Pages that did not change produce nothing. Latches are kept
+// until Release.
 func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
 	for _, t := range m.pages {
 		data := t.frame.Data()
@@ -138,7 +185,8 @@ func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
 }
 
 // Abort restores every touched page to its before-image (new pages are
-// zeroed) and empties the MTR. Used when an operation fails half way.
+// zeroed), then releases the pages like Release. Used when an operation
+// fails half way.
 func (m *MTR) Abort() {
 	for _, t := range m.pages {
 		if t.before == nil {
@@ -148,8 +196,7 @@ func (m *MTR) Abort() {
 		copy(t.frame.Data(), *t.before)
 		beforePool.Put(t.before)
 	}
-	m.pages = m.pages[:0]
-	clear(m.index)
+	m.Release()
 }
 
 // diff returns the [start, end) ranges where a and b differ, past the page
