@@ -57,6 +57,7 @@ type Pool struct {
 	floor   wal.LSN                // last-written LSN bound for pages not in evicted
 
 	durable atomic.Uint64
+	horizon atomic.Uint64 // storage's page GC horizon
 	hits    atomic.Uint64
 	misses  atomic.Uint64
 	evicts  atomic.Uint64
@@ -241,12 +242,22 @@ func (p *Pool) rememberLocked(id wal.PageID, lsn wal.LSN) {
 }
 
 // lastWrittenLocked is the LSN to read a page at: its LSN when evicted, or
-// the floor for pages not seen since that bound.
+// the floor for pages not seen since that bound. Any LSN between that and
+// the durable end gives the same page (this node is the only writer), so
+// it is raised to storage's GC horizon, below which versions are gone.
 func (p *Pool) lastWrittenLocked(id wal.PageID) wal.LSN {
-	if lsn, ok := p.evicted[id]; ok {
-		return lsn
+	lsn, ok := p.evicted[id]
+	if !ok {
+		lsn = p.floor
 	}
-	return p.floor
+	return max(lsn, wal.LSN(p.horizon.Load()))
+}
+
+// SetHorizon records storage's page GC horizon.
+func (p *Pool) SetHorizon(h wal.LSN) {
+	if uint64(h) > p.horizon.Load() {
+		p.horizon.Store(uint64(h))
+	}
 }
 
 // Release unpins the frame.

@@ -66,10 +66,12 @@ func (m *MTR) Page(ctx context.Context, pool *bufpool.Pool, id wal.PageID) ([]by
 }
 
 // NewPage returns a new, zeroed page, pinned and latched; it is logged as
-// a full image.
+// a full image. A page already in this MTR (a freed page being reused) is
+// zeroed and becomes new.
 func (m *MTR) NewPage(pool *bufpool.Pool, id wal.PageID) ([]byte, error) {
-	if _, ok := m.byID[id]; ok {
-		return nil, fmt.Errorf("mtr: new page %v already in this mini-transaction", id)
+	if f, ok := m.byID[id]; ok {
+		clear(f.Data()[wal.PageLSNSize:])
+		return m.Created(f), nil
 	}
 	f, err := pool.Create(id)
 	if err != nil {
