@@ -302,6 +302,8 @@ func (p *Pool) DiscardAbove(lsn wal.LSN) int {
 	for id, f := range p.table {
 		if f.dirty.Load() > uint64(lsn) {
 			delete(p.table, id)
+			// Its last durable change is at most lsn: read it back there.
+			p.rememberLocked(id, lsn)
 			if f.pins.Load() == 0 {
 				f.dirty.Store(0)
 			} else {
