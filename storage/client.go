@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/polarsql/polar/proto/storagepb"
@@ -62,7 +63,7 @@ func (c *Client) stub(addr string) (storagepb.StorageClient, error) {
 	conn, ok := c.conns[addr]
 	if !ok {
 		var err error
-		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		conn, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(fastReconnect),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(wal.MaxBatchSize+1<<20), grpc.MaxCallSendMsgSize(wal.MaxBatchSize+1<<20)))
 		if err != nil {
 			return nil, fmt.Errorf("storage: dial %s: %w", addr, err)
@@ -112,6 +113,14 @@ func retryable(err error) bool {
 }
 
 var errTransport = errors.New("storage: transport error")
+
+// fastReconnect replaces gRPC's default reconnect backoff (1 s growing to
+// 2 min): a restarted storage node must be heard from within a second, or
+// a cluster that loses another node meanwhile loses its quorum.
+var fastReconnect = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+	MinConnectTimeout: time.Second,
+}
 
 // call runs one attempt against addr with the per-attempt timeout.
 func (c *Client) call(ctx context.Context, addr string, f func(ctx context.Context, s storagepb.StorageClient) (*storagepb.Error, error)) error {

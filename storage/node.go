@@ -404,7 +404,10 @@ func (n *Node) maybeSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("storage: read snapshot: %w", err)
 	}
-	if applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries {
+	// Also snapshot after a membership change: a node added later gets
+	// the newest snapshot, and raft refuses one whose config lacks it.
+	confChanged := n.confState != nil && n.confState.Equivalent(snap.GetMetadata().GetConfState()) != nil
+	if applied <= snap.GetMetadata().GetIndex() || (applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries && !confChanged) {
 		return nil
 	}
 	// The state machine writes without fsync; make it durable before the

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -82,11 +83,13 @@ func readSnapshotFile(path string, fn func(k, v []byte) error) error {
 		return fmt.Errorf("storage: open snapshot: %w", err)
 	}
 	defer f.Close()
-	crc := crc32.New(crcTable)
-	br := bufio.NewReaderSize(io.TeeReader(f, crc), 1<<20)
+	br := bufio.NewReaderSize(f, 1<<20)
+	// The CRC must cover exactly the bytes consumed, not what bufio read
+	// ahead (which includes the trailer).
+	cr := &crcReader{r: br, crc: crc32.New(crcTable)}
 	var buf []byte
 	for {
-		kl, err := binary.ReadUvarint(br)
+		kl, err := binary.ReadUvarint(cr)
 		if err != nil {
 			return fmt.Errorf("storage: snapshot %s truncated: %w", path, err)
 		}
@@ -97,10 +100,10 @@ func readSnapshotFile(path string, fn func(k, v []byte) error) error {
 			return fmt.Errorf("storage: snapshot %s: key of %d bytes", path, kl)
 		}
 		k := make([]byte, kl)
-		if _, err := io.ReadFull(br, k); err != nil {
+		if _, err := io.ReadFull(cr, k); err != nil {
 			return fmt.Errorf("storage: snapshot %s truncated: %w", path, err)
 		}
-		vl, err := binary.ReadUvarint(br)
+		vl, err := binary.ReadUvarint(cr)
 		if err != nil || vl > 64<<20 {
 			return fmt.Errorf("storage: snapshot %s: bad value length", path)
 		}
@@ -108,14 +111,14 @@ func readSnapshotFile(path string, fn func(k, v []byte) error) error {
 			buf = make([]byte, vl)
 		}
 		v := buf[:vl]
-		if _, err := io.ReadFull(br, v); err != nil {
+		if _, err := io.ReadFull(cr, v); err != nil {
 			return fmt.Errorf("storage: snapshot %s truncated: %w", path, err)
 		}
 		if err := fn(k, v); err != nil {
 			return err
 		}
 	}
-	want := crc.Sum32()
+	want := cr.crc.Sum32()
 	var sum [4]byte
 	if _, err := io.ReadFull(br, sum[:]); err != nil {
 		return fmt.Errorf("storage: snapshot %s: missing checksum: %w", path, err)
@@ -200,3 +203,23 @@ func finishInterruptedInstall(db *pebble.DB) error {
 
 // crcTable is CRC-32C, as in the WAL.
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// crcReader hashes exactly the bytes read through it.
+type crcReader struct {
+	r   *bufio.Reader
+	crc hash.Hash32
+}
+
+func (c *crcReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.crc.Write(p[:n])
+	return n, err
+}
+
+func (c *crcReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.crc.Write([]byte{b})
+	}
+	return b, err
+}

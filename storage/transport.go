@@ -100,7 +100,7 @@ func (t *transport) peer(id uint64) *peer {
 		close(p.msgc)
 		p.conn.Close()
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithConnectParams(fastReconnect),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(wal.MaxBatchSize+1<<20)))
 	if err != nil {
 		t.n.log.Error("dial peer", "peer", id, "addr", addr, "err", err)
