@@ -15,7 +15,7 @@ import (
 
 // startCluster starts three in-process storage voters on loopback and
 // returns them with a client.
-func startCluster(t *testing.T) ([]*storage.Node, *storage.Client) {
+func startCluster(t testing.TB) ([]*storage.Node, *storage.Client) {
 	t.Helper()
 	peers := map[uint64]string{}
 	for i := uint64(1); i <= 3; i++ {
