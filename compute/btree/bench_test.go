@@ -115,3 +115,17 @@ func BenchmarkPutRandom(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	benchPut(b, e, func(int) []byte { return fmt.Appendf(nil, "key%013dx", rng.IntN(benchKeys)) })
 }
+
+// BenchmarkSeekNext1 is a point read through an iterator (Seek and one
+// Next), as the engine's version lookup does.
+func BenchmarkSeekNext1(b *testing.B) {
+	e := benchTree(b)
+	rng := rand.New(rand.NewPCG(9, 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		it := e.tree.Seek(e.ctx, benchKey(rng.IntN(benchKeys)))
+		if !it.Next(e.ctx) {
+			b.Fatal(it.Err())
+		}
+	}
+}

@@ -109,7 +109,7 @@ func TestModel(t *testing.T) {
 		{7000, 5, 90},
 		{2000, 70, 20},
 	}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		for i := range phases {
 			phases[i].ops /= 4
 		}
@@ -240,7 +240,7 @@ func TestModel(t *testing.T) {
 		t.Logf("after phase %d: %d keys, height %d, pages/level %v, %d overflow pages, fill %.2f (leaves %.2f)",
 			pi, len(o.keys), st.Height, st.PagesPerLevel, st.OverflowPages, st.FillFactor, st.LeafFill)
 	}
-	if maxHeight < 3 && !testing.Short() {
+	if maxHeight < 3 && !testing.Short() && !raceEnabled {
 		t.Errorf("tree never got higher than %d levels: the test does not exercise internal splits", maxHeight)
 	}
 	ps := e.pool.Stats()
@@ -475,7 +475,7 @@ func TestBigCells(t *testing.T) {
 		return bytes.Repeat([]byte{byte(rng.Uint32())}, n)
 	}
 	ops := 4000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		ops = 1000
 	}
 	maxHeight := 0
@@ -547,7 +547,7 @@ func TestBigCells(t *testing.T) {
 			}
 		}
 	}
-	if maxHeight < 4 {
+	if maxHeight < 4 && !testing.Short() && !raceEnabled {
 		t.Errorf("max height %d", maxHeight)
 	}
 	verifyAll(t, e, o)

@@ -241,6 +241,11 @@ func (r reader) get(ctx context.Context, key []byte) ([]byte, bool, error) {
 // variable so that tests can make batches end inside leaves.)
 var batchBytes = 256 << 10
 
+// firstBatchBytes bounds an iterator's first batch, which is all a point
+// read by Seek and one Next needs; later batches grow fourfold up to
+// batchBytes.
+const firstBatchBytes = 4 << 10
+
 type entry struct{ key, val []byte }
 
 // Iterator walks entries in key order (or reverse order). It holds no
@@ -256,12 +261,13 @@ type Iterator struct {
 	// key is where the next batch starts: forward, the first key >= key
 	// (> key if excl; nil = the first key); reverse, the last key < key
 	// (nil = the last key).
-	key   []byte
-	excl  bool
-	last  bool // the current batch is the last one
-	batch []entry
-	pos   int
-	err   error
+	key    []byte
+	excl   bool
+	last   bool // the current batch is the last one
+	budget int  // bytes for the next batch
+	batch  []entry
+	pos    int
+	err    error
 }
 
 // Seek returns an iterator over the entries with keys >= key (nil key:
@@ -314,6 +320,11 @@ func (it *Iterator) Next(ctx context.Context) bool {
 	if it.last {
 		it.batch, it.pos = nil, 0
 		return false
+	}
+	if it.budget == 0 {
+		it.budget = min(firstBatchBytes, batchBytes)
+	} else {
+		it.budget = min(4*it.budget, batchBytes)
 	}
 	for {
 		var err error
@@ -439,17 +450,17 @@ func (it *Iterator) loadReverse(ctx context.Context) error {
 
 // copyEntries copies the entries from index from towards to (exclusive;
 // to < from walks backwards) of a latched leaf, stopping after about
-// batchBytes. end reports whether it reached to.
+// it.budget bytes. end reports whether it reached to.
 func (it *Iterator) copyEntries(ctx context.Context, p page.Page, from, to int) ([]entry, bool, error) {
 	dir := 1
 	if to < from {
 		dir = -1
 	}
-	out := make([]entry, 0, (to-from)*dir)
-	arena := make([]byte, 0, min(used(p), batchBytes))
+	out := make([]entry, 0, min((to-from)*dir, 64))
+	arena := make([]byte, 0, min(used(p), it.budget))
 	size := 0
 	for i := from; i != to; i += dir {
-		if size >= batchBytes {
+		if size >= it.budget {
 			return out, false, nil
 		}
 		k := p.Key(i)
