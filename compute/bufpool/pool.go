@@ -321,6 +321,31 @@ func (p *Pool) DiscardAbove(lsn wal.LSN) int {
 	return n
 }
 
+// Reset forgets every cached page and restarts the pool at lsn, the new
+// durable end of the log: used when the engine rebuilds its state after a
+// commit whose outcome was unknown, since a batch that landed after all
+// may have changed pages the pool cannot tell apart. Pinned frames are
+// detached as in DiscardAbove.
+func (p *Pool) Reset(lsn wal.LSN) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, f := range p.table {
+		delete(p.table, id)
+		if f.pins.Load() == 0 {
+			f.dirty.Store(0)
+			continue
+		}
+		for i := range p.frames {
+			if p.frames[i] == f {
+				p.frames[i] = &Frame{data: make([]byte, wal.PageSize), ready: closedChan}
+			}
+		}
+	}
+	clear(p.evicted)
+	p.floor = lsn
+	p.durable.Store(uint64(lsn))
+}
+
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Stats are the pool's counters.

@@ -101,7 +101,7 @@ func (e *Engine) drainCommits() {
 
 // commitGroup writes, logs and acknowledges one group.
 func (e *Engine) commitGroup(group []*commitReq) {
-	if err := e.writeErr(); err != nil {
+	if err := e.recoverWrites(e.ctx); err != nil {
 		for _, req := range group {
 			req.done <- commitResult{err: err}
 		}

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +42,8 @@ type Config struct {
 	Storage storage.Service
 	// NodeName identifies this compute node in storage metadata.
 	NodeName string
-	// BufferPoolBytes is the page cache budget (default 256 MiB).
+	// BufferPoolBytes is the page cache budget (default a quarter of the
+	// machine's memory).
 	BufferPoolBytes int64
 	// LockWaitTimeout is the default row lock wait (MySQL's
 	// innodb_lock_wait_timeout, default 50 s).
@@ -89,8 +92,10 @@ type Engine struct {
 	visibleCSN atomic.Uint64
 	txnSeq     atomic.Uint64
 
-	wmu     sync.Mutex
-	stopErr error // why writes are refused
+	wmu         sync.Mutex
+	stopErr     error // why writes are refused
+	deposed     bool  // another primary took over: writes never resume
+	lastRecover time.Time
 
 	tmu   sync.Mutex
 	trees map[IndexID]*btree.Tree
@@ -108,7 +113,7 @@ func (c *Config) setDefaults() {
 		c.NodeName = "primary"
 	}
 	if c.BufferPoolBytes == 0 {
-		c.BufferPoolBytes = 256 << 20
+		c.BufferPoolBytes = defaultPoolBytes()
 	}
 	if c.LockWaitTimeout == 0 {
 		c.LockWaitTimeout = 50 * time.Second
@@ -122,6 +127,21 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+}
+
+// defaultPoolBytes is a quarter of MemTotal, or 256 MiB when it cannot be
+// read.
+func defaultPoolBytes() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			var kb int64
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil && kb > 0 {
+				return kb << 10 / 4
+			}
+		}
+	}
+	return 256 << 20
 }
 
 // Open starts an engine as the primary: it takes a new epoch (fencing any
@@ -337,9 +357,57 @@ func (e *Engine) failWrites(err error) {
 	if e.stopErr == nil {
 		e.stopErr = fmt.Errorf("%w: %v", ErrWritesStopped, err)
 	}
+	if errors.Is(err, storage.ErrStaleEpoch) {
+		e.deposed = true
+	}
 	e.wmu.Unlock()
 	n := e.pool.DiscardAbove(e.pool.Durable())
 	e.log.Info("dropped pages with changes that are not durable", "pages", n)
+}
+
+// recoverWrites tries, at most once a second, to resume writes after a
+// failed commit: it fences with a new epoch (which fails if another
+// primary took over), learns the durable end of the log and the last CSN
+// again, and rebuilds the page cache from storage. Only the committer
+// calls it.
+func (e *Engine) recoverWrites(ctx context.Context) error {
+	e.wmu.Lock()
+	stopErr, deposed := e.stopErr, e.deposed
+	if stopErr == nil {
+		e.wmu.Unlock()
+		return nil
+	}
+	if deposed || time.Since(e.lastRecover) < time.Second {
+		e.wmu.Unlock()
+		return stopErr
+	}
+	e.lastRecover = time.Now()
+	e.wmu.Unlock()
+	fctx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+	defer cancel()
+	epoch, last, err := e.st.BumpEpoch(fctx, e.cfg.NodeName, e.epoch)
+	if err != nil {
+		if errors.Is(err, storage.ErrStaleEpoch) {
+			e.wmu.Lock()
+			e.deposed = true
+			e.wmu.Unlock()
+		}
+		return fmt.Errorf("%w (recovery failed: %v)", stopErr, err)
+	}
+	csn := uint64(0)
+	if last > 0 {
+		if csn, err = e.lastCommitCSN(fctx, last); err != nil {
+			return fmt.Errorf("%w (recovery failed: %v)", stopErr, err)
+		}
+	}
+	e.epoch, e.nextLSN, e.lastCSN = epoch, last+1, csn
+	e.pool.Reset(last)
+	e.visibleCSN.Store(csn)
+	e.wmu.Lock()
+	e.stopErr = nil
+	e.wmu.Unlock()
+	e.log.Info("writes resumed", "epoch", epoch, "last_lsn", last, "csn", csn)
+	return nil
 }
 
 // Close stops the engine. Queued commits fail with ErrClosed.

@@ -403,3 +403,10 @@ func TestEngineSnapshotIsolation(t *testing.T) {
 	rr.Rollback()
 	rc.Rollback()
 }
+
+func TestDefaultPoolBytes(t *testing.T) {
+	b := defaultPoolBytes()
+	if b < 64<<20 || b > 1<<42 {
+		t.Fatalf("default pool of %d bytes", b)
+	}
+}

@@ -16,6 +16,13 @@ import (
 // startCluster starts three in-process storage voters on loopback and
 // returns them with a client.
 func startCluster(t testing.TB) ([]*storage.Node, *storage.Client) {
+	nodes, c, _ := startRestartableCluster(t)
+	return nodes, c
+}
+
+// startRestartableCluster also returns a function that restarts node i
+// (0-based) on its old address and data directory.
+func startRestartableCluster(t testing.TB) ([]*storage.Node, *storage.Client, func(i int) *storage.Node) {
 	t.Helper()
 	peers := map[uint64]string{}
 	for i := uint64(1); i <= 3; i++ {
@@ -29,13 +36,16 @@ func startCluster(t testing.TB) ([]*storage.Node, *storage.Client) {
 	dir := t.TempDir()
 	var nodes []*storage.Node
 	var addrs []string
-	for i := uint64(1); i <= 3; i++ {
+	start := func(i uint64) *storage.Node {
 		n, err := storage.StartNode(storage.Config{ID: i, Dir: filepath.Join(dir, fmt.Sprint(i)), Listen: peers[i],
 			Peers: peers, TickInterval: 10 * time.Millisecond, Logger: discard})
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes = append(nodes, n)
+		return n
+	}
+	for i := uint64(1); i <= 3; i++ {
+		nodes = append(nodes, start(i))
 		addrs = append(addrs, peers[i])
 	}
 	t.Cleanup(func() {
@@ -49,7 +59,11 @@ func startCluster(t testing.TB) ([]*storage.Node, *storage.Client) {
 	}
 	c.CallTimeout = time.Second
 	t.Cleanup(func() { c.Close() })
-	return nodes, c
+	restart := func(i int) *storage.Node {
+		nodes[i] = start(uint64(i + 1))
+		return nodes[i]
+	}
+	return nodes, c, restart
 }
 
 // TestEngineStorageLeaderKilled: the storage leader stops while commits
@@ -142,11 +156,13 @@ func TestEngineStorageLeaderKilled(t *testing.T) {
 }
 
 // TestEngineStorageUnreachable: with every storage node gone a commit
-// fails after the commit timeout, and the engine refuses writes from then
-// on rather than acknowledging anything it cannot make durable.
+// fails after the commit timeout, and the engine refuses writes rather
+// than acknowledging anything it cannot make durable; once storage is
+// back it fences, rebuilds its state and resumes writes, and every
+// acknowledged commit is there.
 func TestEngineStorageUnreachable(t *testing.T) {
 	ctx := context.Background()
-	nodes, c := startCluster(t)
+	nodes, c, restart := startRestartableCluster(t)
 	e, err := Open(ctx, Config{Storage: c, BufferPoolBytes: 1 << 20, Logger: discard, CommitTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -170,5 +186,28 @@ func TestEngineStorageUnreachable(t *testing.T) {
 	tx.Put(ctx, idx, intKey(2), []byte("y"))
 	if err := tx.Commit(ctx); !errors.Is(err, ErrWritesStopped) {
 		t.Fatalf("second commit: %v, want ErrWritesStopped", err)
+	}
+	for i := range nodes {
+		restart(i)
+	}
+	var err2 error
+	for try := 0; try < 100; try++ {
+		tx = e.Begin(TxnOptions{})
+		tx.Put(ctx, idx, intKey(3), []byte("z"))
+		if err2 = tx.Commit(ctx); err2 == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err2 != nil {
+		t.Fatalf("writes did not resume after storage came back: %v", err2)
+	}
+	tx = e.Begin(TxnOptions{})
+	defer tx.Rollback()
+	if v, ok, err := tx.Get(ctx, idx, intKey(3), NoLock); err != nil || !ok || string(v) != "z" {
+		t.Fatalf("row written after recovery: %q %v %v", v, ok, err)
+	}
+	if _, ok, err := tx.Get(ctx, idx, intKey(2), NoLock); err != nil || ok {
+		t.Fatalf("a refused commit is visible: %v %v", ok, err)
 	}
 }

@@ -295,9 +295,6 @@ func (t *Txn) Commit(ctx context.Context) error {
 	if len(t.writes) == 0 {
 		return nil
 	}
-	if err := t.e.writeErr(); err != nil {
-		return err
-	}
 	type idxWrites struct {
 		tree *btree.Tree
 		keys []string
