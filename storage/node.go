@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -142,6 +143,9 @@ func StartNode(cfg Config) (*Node, error) {
 		MemTableSize: 64 << 20,
 		Logger:       pebbleLogger{n.log},
 	})
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("storage: data directory %s is in use by another process: %w", cfg.Dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storage: open pebble: %w", err)
 	}
