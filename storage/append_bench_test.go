@@ -122,3 +122,50 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkGetPageRPC measures GetPage end to end through the gRPC client
+// for a page with one image followed by 0, 10 or 100 deltas of 100 bytes
+// (materialisation off, so every read replays them all).
+func BenchmarkGetPageRPC(b *testing.B) {
+	for _, deltas := range []int{0, 10, 100} {
+		b.Run(fmt.Sprintf("deltas=%d", deltas), func(b *testing.B) {
+			n, err := StartNode(Config{ID: 1, Dir: b.TempDir(), Listen: "127.0.0.1:0", TickInterval: 10 * time.Millisecond,
+				MaterializeAfter: 1 << 30, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer n.Stop()
+			c, err := Dial([]string{n.Addr()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			waitLeader(b, c)
+			ctx := context.Background()
+			epoch, _, err := c.BumpEpoch(ctx, "bench", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			recs := []wal.Record{wal.PageImage(7, 0, make([]byte, wal.PageSize))}
+			for i := 0; i < deltas; i++ {
+				recs = append(recs, wal.PageWrite(7, 0, uint32(64+i*100%16000), make([]byte, 100)))
+			}
+			recs = append(recs, wal.Commit(0, 1))
+			if _, err := c.Append(ctx, encodeTestBatch(b, epoch, 1, recs...)); err != nil {
+				b.Fatal(err)
+			}
+			last := wal.LSN(len(recs))
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				if _, err := c.GetPage(ctx, 7, last); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+}
