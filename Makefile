@@ -31,7 +31,7 @@ proto:
 	  --go-grpc_out=. --go-grpc_opt=module=github.com/polarsql/polar -I proto proto/*.proto
 
 bench: build
-	POLARD=$(CURDIR)/$(BIN)/polard $(GO) test -run XXX -bench . -benchtime 2s ./wal ./storage/...
+	POLARD=$(CURDIR)/$(BIN)/polard $(GO) test -run XXX -bench . -benchtime 2s ./wal ./storage/... ./compute/...
 
 lint:
 	$(GO) vet $(PKGS)
