@@ -141,6 +141,13 @@ func (p *Pool) Fetch(ctx context.Context, id wal.PageID) (*Frame, error) {
 	p.misses.Add(1)
 
 	pg, err := p.src.GetPage(ctx, id, lsn)
+	if errors.Is(err, storage.ErrBelowHorizon) {
+		// Storage collected past the horizon this pool knew. As the only
+		// writer, the page is the same at every LSN from its last write
+		// to the durable end, so read it there.
+		lsn = p.Durable()
+		pg, err = p.src.GetPage(ctx, id, lsn)
+	}
 	if err == nil && len(pg.Image) != wal.PageSize {
 		err = fmt.Errorf("bufpool: storage returned %d bytes for page %v", len(pg.Image), id)
 	}

@@ -329,8 +329,12 @@ func (e *Engine) runReporter() {
 			return
 		case <-t.C:
 		}
+		// Raise the pool's read floor first: once reported, storage may
+		// collect versions below this LSN before the answer arrives.
+		d := e.pool.Durable()
+		e.pool.SetHorizon(d)
 		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
-		h, err := e.st.ReportReadLSN(ctx, e.cfg.NodeName, e.pool.Durable(), false)
+		h, err := e.st.ReportReadLSN(ctx, e.cfg.NodeName, d, false)
 		cancel()
 		if err != nil {
 			if e.ctx.Err() == nil {
