@@ -169,3 +169,63 @@ func TestPoolConcurrentFetch(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestPoolReadsAboveGCHorizon: a miss whose last-written LSN storage has
+// already collected past is served at the durable LSN instead.
+func TestPoolReadsAboveGCHorizon(t *testing.T) {
+	ctx := context.Background()
+	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
+		TickInterval: 10 * time.Millisecond, GCInterval: 20 * time.Millisecond, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	for {
+		if info, _ := n.ClusterInfo(ctx); info.LeaderID != 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	epoch, _, err := n.BumpEpoch(ctx, "test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := make([]byte, wal.PageSize)
+	img[300] = 7
+	recs := []wal.Record{wal.PageImage(1, 1, img)}
+	for i := 0; i < 18; i++ {
+		recs = append(recs, wal.PageWrite(2, wal.LSN(2+i), 100, []byte{byte(i)}))
+	}
+	recs = append(recs, wal.Commit(20, 1))
+	raw, err := (&wal.Batch{Epoch: epoch, FirstLSN: 1, Records: recs}).Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Append(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ReportReadLSN(ctx, "reader", 20, false); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until storage refuses reads below the horizon.
+	for i := 0; ; i++ {
+		if _, err := n.GetPage(ctx, 1, 1); err != nil {
+			break
+		}
+		if i > 500 {
+			t.Fatal("storage never collected")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A pool that believes page 1 was last written at LSN 1.
+	pool := bufpool.New(bufpool.Config{Bytes: 8 * wal.PageSize, Source: n, StartLSN: 1, Logger: discard})
+	pool.SetDurable(20)
+	f, err := pool.Fetch(ctx, 1)
+	if err != nil {
+		t.Fatalf("fetch below the horizon: %v", err)
+	}
+	defer f.Release()
+	if f.Data()[300] != 7 {
+		t.Fatal("wrong page")
+	}
+}
