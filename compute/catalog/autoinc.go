@@ -32,10 +32,16 @@ func newAutoInc(e *engine.Engine) *autoInc {
 	return &autoInc{e: e, counters: map[string]*counter{}}
 }
 
-func (a *autoInc) get(db, name string) *counter {
+// get returns the counter of a table's AUTO_INCREMENT column or, with
+// rowID, of its hidden row ids: a table without a primary key may have
+// both, and they must not share values.
+func (a *autoInc) get(db, name string, rowID bool) *counter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	k := db + "\x00" + name
+	if rowID {
+		k += "\x00rowid"
+	}
 	c := a.counters[k]
 	if c == nil {
 		c = &counter{}
@@ -48,16 +54,30 @@ func (a *autoInc) forget(db, name string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.counters, db+"\x00"+name)
+	delete(a.counters, db+"\x00"+name+"\x00rowid")
 }
 
 // NextAutoIncrement reserves n consecutive values of t's AUTO_INCREMENT
-// column (or hidden row id) and returns the first.
+// column and returns the first.
 func (c *Catalog) NextAutoIncrement(ctx context.Context, t *Table, n uint64) (uint64, error) {
-	ctr := c.ai.get(t.Database, t.Name)
+	return c.next(ctx, t, n, false)
+}
+
+// NextRowID reserves n consecutive hidden row ids of a table without a
+// primary key and returns the first.
+func (c *Catalog) NextRowID(ctx context.Context, t *Table, n uint64) (uint64, error) {
+	if !t.HiddenPK {
+		return 0, fmt.Errorf("%w: table '%s' has a primary key", ErrInvalid, t.Name)
+	}
+	return c.next(ctx, t, n, true)
+}
+
+func (c *Catalog) next(ctx context.Context, t *Table, n uint64, rowID bool) (uint64, error) {
+	ctr := c.ai.get(t.Database, t.Name, rowID)
 	ctr.mu.Lock()
 	defer ctr.mu.Unlock()
 	if ctr.next == 0 {
-		last, err := c.maxAutoValue(ctx, t)
+		last, err := c.maxAutoValue(ctx, t, rowID)
 		if err != nil {
 			return 0, err
 		}
@@ -71,11 +91,11 @@ func (c *Catalog) NextAutoIncrement(ctx context.Context, t *Table, n uint64) (ui
 // ObserveAutoIncrement moves the counter past an explicitly inserted
 // value, as MySQL does.
 func (c *Catalog) ObserveAutoIncrement(ctx context.Context, t *Table, v uint64) error {
-	ctr := c.ai.get(t.Database, t.Name)
+	ctr := c.ai.get(t.Database, t.Name, false)
 	ctr.mu.Lock()
 	defer ctr.mu.Unlock()
 	if ctr.next == 0 {
-		last, err := c.maxAutoValue(ctx, t)
+		last, err := c.maxAutoValue(ctx, t, false)
 		if err != nil {
 			return err
 		}
@@ -88,12 +108,12 @@ func (c *Catalog) ObserveAutoIncrement(ctx context.Context, t *Table, v uint64) 
 }
 
 // maxAutoValue reads the largest committed value from the last entry of
-// an index led by the auto-increment column (the hidden clustered index
-// for row ids).
-func (c *Catalog) maxAutoValue(ctx context.Context, t *Table) (uint64, error) {
+// an index led by the auto-increment column, or with rowID of the hidden
+// clustered index.
+func (c *Catalog) maxAutoValue(ctx context.Context, t *Table, rowID bool) (uint64, error) {
 	var ix *Index
 	var kt keycodec.ColumnType
-	if col := t.AutoIncrementColumn(); col >= 0 {
+	if col := t.AutoIncrementColumn(); col >= 0 && !rowID {
 		for i := range t.Indexes {
 			if len(t.Indexes[i].Columns) > 0 && strings.EqualFold(t.Indexes[i].Columns[0], t.Columns[col].Name) {
 				ix = &t.Indexes[i]
@@ -104,7 +124,7 @@ func (c *Catalog) maxAutoValue(ctx context.Context, t *Table) (uint64, error) {
 			return 0, fmt.Errorf("%w: incorrect table definition; there can be only one auto column and it must be defined as a key", ErrInvalid)
 		}
 		kt = t.Columns[col].Type.KeyType()
-	} else if t.HiddenPK {
+	} else if t.HiddenPK && rowID {
 		ix = &t.Indexes[0]
 		kt = keycodec.ColumnType{Kind: keycodec.KindUint}
 	} else {

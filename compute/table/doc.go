@@ -16,7 +16,8 @@
 //
 // A table without a primary key (catalog HiddenPK) is clustered on a
 // hidden row id, enc = keycodec.AppendUint(id), handed out by
-// catalog.NextAutoIncrement on insert; it is not a column, and
+// catalog.NextRowID on insert (and checked to be free); it is not
+// a column, and
 // secondary keys end with it instead of pk columns. Key columns are
 // encoded with catalog ColumnType.KeyType(): utf8mb4_general_ci strings are
 // keyed by weight, so 'a' and 'A' (and 'a ') are the same key, as in MySQL.
@@ -50,9 +51,9 @@
 //
 //	// UPDATE sbtest1 SET k = k + 1 WHERE id = 10: a locking read, then Update.
 //	old, ok, err := t.Get(ctx, tx, []keycodec.Value{keycodec.IntValue(10)}, engine.LockExclusive)
-//	new := slices.Clone(old)
-//	new[1] = keycodec.IntValue(old[1].Int + 1)
-//	err = t.Update(ctx, tx, old, new)
+//	upd := slices.Clone(old)
+//	upd[1] = keycodec.IntValue(old[1].Int + 1)
+//	err = t.Update(ctx, tx, old, upd)
 //
 //	// SELECT c FROM sbtest1 WHERE id BETWEEN 10 AND 109
 //	rows := t.Scan(ctx, tx, table.ScanOptions{

@@ -45,7 +45,7 @@ func (t *Table) insert(ctx context.Context, tx *engine.Txn, r Row) (uint64, erro
 	}
 	var rowID uint64
 	if t.hidden {
-		if rowID, err = t.cat.NextAutoIncrement(ctx, t.def, 1); err != nil {
+		if rowID, err = t.newRowID(ctx, tx); err != nil {
 			return 0, err
 		}
 	}
@@ -83,6 +83,26 @@ func (t *Table) insert(ctx context.Context, tx *engine.Txn, r Row) (uint64, erro
 		}
 	}
 	return rowID, nil
+}
+
+// newRowID hands out the next row id of a HiddenPK table from the
+// catalog's row-id counter (derived from the clustered index when the
+// engine opens, separate from any AUTO_INCREMENT column's counter). A
+// locking read checks the id is free: a taken id would mean a counter bug,
+// and overwriting a row silently is worse than failing the insert.
+func (t *Table) newRowID(ctx context.Context, tx *engine.Txn) (uint64, error) {
+	id, err := t.cat.NextRowID(ctx, t.def, 1)
+	if err != nil {
+		return 0, err
+	}
+	taken, err := t.pkTaken(ctx, tx, keycodec.AppendUint(nil, id))
+	if err != nil {
+		return 0, err
+	}
+	if taken {
+		return 0, fmt.Errorf("%w: table %s: row id %d is taken", ErrCorrupt, t.def.Name, id)
+	}
+	return id, nil
 }
 
 // entries returns r's entry in every secondary index (in index order,
@@ -147,7 +167,9 @@ func (t *Table) get(ctx context.Context, tx *engine.Txn, key []byte, mode engine
 // duplicate check, if the primary key changed) and, for each secondary
 // index whose entry changed, deletes the old entry and inserts the new one
 // (with the unique check for a new UNIQUE value). Indexes whose entry is
-// unchanged are not touched. For HiddenPK tables use UpdateByRowID.
+// unchanged are not touched, and an update that changes nothing writes
+// nothing (MySQL counts such a row as matched, not changed; compare the
+// rows to tell). For HiddenPK tables use UpdateByRowID.
 func (t *Table) Update(ctx context.Context, tx *engine.Txn, old, new Row) error {
 	if t.hidden {
 		return fmt.Errorf("%w: table %s has no primary key; use UpdateByRowID", ErrInvalid, t.def.Name)
@@ -192,11 +214,14 @@ func (t *Table) update(ctx context.Context, tx *engine.Txn, oldKey []byte, rowID
 			return err
 		}
 	}
-	cur, err := t.current(ctx, tx, oldKey, old)
+	cur, stored, err := t.current(ctx, tx, oldKey, old)
 	if err != nil {
 		return err
 	}
 	pkChanged := !bytes.Equal(oldKey, newKey)
+	if !pkChanged && bytes.Equal(stored, newVal) {
+		return nil // nothing changes: nothing to write
+	}
 	if pkChanged {
 		taken, err := t.pkTaken(ctx, tx, newKey)
 		if err != nil {
@@ -260,24 +285,25 @@ func (t *Table) update(ctx context.Context, tx *engine.Txn, oldKey []byte, rowID
 }
 
 // current locks the row with clustered key key and returns its newest
-// version: given, if that is what is stored (the usual case, no decoding
-// needed), else the stored row decoded. It returns ErrNoRow if the row
-// does not exist.
-func (t *Table) current(ctx context.Context, tx *engine.Txn, key []byte, given Row) (Row, error) {
+// version, and its stored bytes: the row is given, if that is what is
+// stored (the usual case, no decoding needed), else the stored row
+// decoded. It returns ErrNoRow if the row does not exist.
+func (t *Table) current(ctx context.Context, tx *engine.Txn, key []byte, given Row) (Row, []byte, error) {
 	b, ok, err := tx.Get(ctx, t.clustered().id, key, engine.LockExclusive)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: table %s", ErrNoRow, t.def.Name)
+		return nil, nil, fmt.Errorf("%w: table %s", ErrNoRow, t.def.Name)
 	}
 	if len(t.indexes) == 1 {
-		return given, nil // no secondary entries to find
+		return given, b, nil // no secondary entries to find
 	}
 	if enc, err := t.encodeRow(given); err == nil && bytes.Equal(enc, b) {
-		return given, nil
+		return given, b, nil
 	}
-	return t.decodeRow(b)
+	r, err := t.decodeRow(b)
+	return r, b, err
 }
 
 // Delete removes the row r and its secondary entries. r must be the row
@@ -308,7 +334,7 @@ func (t *Table) DeleteByRowID(ctx context.Context, tx *engine.Txn, id uint64, r 
 }
 
 func (t *Table) delete(ctx context.Context, tx *engine.Txn, key []byte, rowID uint64, r Row) error {
-	cur, err := t.current(ctx, tx, key, r)
+	cur, _, err := t.current(ctx, tx, key, r)
 	if err != nil {
 		return err
 	}
