@@ -12,6 +12,7 @@ import (
 	"github.com/polarsql/polar/compute/bufpool"
 	"github.com/polarsql/polar/compute/mtr"
 	"github.com/polarsql/polar/storage"
+	"github.com/polarsql/polar/storage/storagetest"
 	"github.com/polarsql/polar/wal"
 )
 
@@ -19,18 +20,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func startStorage(t *testing.T) (*storage.Node, uint64) {
 	t.Helper()
-	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		TickInterval: 10 * time.Millisecond, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	for {
-		if info, _ := n.ClusterInfo(context.Background()); info.LeaderID != 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	n := storagetest.Start(t)
 	epoch, _, err := n.BumpEpoch(context.Background(), "test", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -174,18 +164,7 @@ func TestPoolConcurrentFetch(t *testing.T) {
 // already collected past is served at the durable LSN instead.
 func TestPoolReadsAboveGCHorizon(t *testing.T) {
 	ctx := context.Background()
-	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		TickInterval: 10 * time.Millisecond, GCInterval: 20 * time.Millisecond, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
-	for {
-		if info, _ := n.ClusterInfo(ctx); info.LeaderID != 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	n := storagetest.Start(t, func(c *storage.Config) { c.GCInterval = 20 * time.Millisecond })
 	epoch, _, err := n.BumpEpoch(ctx, "test", 0)
 	if err != nil {
 		t.Fatal(err)

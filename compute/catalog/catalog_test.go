@@ -6,29 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/polarsql/polar/compute/engine"
 	"github.com/polarsql/polar/compute/keycodec"
 	"github.com/polarsql/polar/storage"
+	"github.com/polarsql/polar/storage/storagetest"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func startEngine(t *testing.T) (*engine.Engine, *storage.Node) {
 	t.Helper()
-	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		TickInterval: 10 * time.Millisecond, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	for {
-		if info, _ := n.ClusterInfo(context.Background()); info.LeaderID != 0 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	n := storagetest.Start(t)
 	e, err := engine.Open(context.Background(), engine.Config{Storage: n, BufferPoolBytes: 4 << 20, Logger: discard})
 	if err != nil {
 		t.Fatal(err)

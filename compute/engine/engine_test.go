@@ -16,31 +16,13 @@ import (
 
 	"github.com/polarsql/polar/compute/keycodec"
 	"github.com/polarsql/polar/storage"
+	"github.com/polarsql/polar/storage/storagetest"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startStorage starts a real single-voter storage node.
-func startStorage(t testing.TB) *storage.Node {
-	t.Helper()
-	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		TickInterval: 10 * time.Millisecond, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, _ := n.ClusterInfo(context.Background())
-		if info.LeaderID != 0 {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no storage leader")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func startStorage(t testing.TB) *storage.Node { return storagetest.Start(t) }
 
 func openEngine(t testing.TB, st storage.Service, poolBytes int64) *Engine {
 	t.Helper()

@@ -14,30 +14,13 @@ import (
 	"github.com/polarsql/polar/compute/engine"
 	"github.com/polarsql/polar/compute/keycodec"
 	"github.com/polarsql/polar/storage"
+	"github.com/polarsql/polar/storage/storagetest"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startNode starts a real single-voter storage node.
-func startNode(t testing.TB) *storage.Node {
-	t.Helper()
-	n, err := storage.StartNode(storage.Config{ID: 1, Dir: t.TempDir(), Listen: "127.0.0.1:0",
-		TickInterval: 10 * time.Millisecond, Logger: discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if info, _ := n.ClusterInfo(context.Background()); info.LeaderID != 0 {
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no storage leader")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func startNode(t testing.TB) *storage.Node { return storagetest.Start(t) }
 
 // smallPool is 8 pages (the minimum): tests evict and re-read pages all the time.
 const smallPool = 8 * 16 << 10
