@@ -143,12 +143,7 @@ func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
 		data := t.frame.Data()
 		id := t.frame.ID()
 		if t.before == nil {
-			img := make([]byte, wal.PageSize)
-			copy(img, data)
-			wal.SetPageLSN(img, next)
-			recs = append(recs, wal.PageImage(id, next, img))
-			wal.SetPageLSN(data, next)
-			t.frame.MarkDirty(next)
+			recs = appendImage(recs, t.frame, next)
 			next++
 			continue
 		}
@@ -163,12 +158,7 @@ func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
 			total += r[1] - r[0]
 		}
 		if total > imageThreshold {
-			img := make([]byte, wal.PageSize)
-			copy(img, data)
-			wal.SetPageLSN(img, next)
-			recs = append(recs, wal.PageImage(id, next, img))
-			wal.SetPageLSN(data, next)
-			t.frame.MarkDirty(next)
+			recs = appendImage(recs, t.frame, next)
 			next++
 			continue
 		}
@@ -184,6 +174,16 @@ func (m *MTR) Finish(recs []wal.Record, next wal.LSN) ([]wal.Record, wal.LSN) {
 	m.pages = m.pages[:0]
 	clear(m.index)
 	return recs, next
+}
+
+// appendImage logs f's page as a full image at lsn and stamps the page.
+func appendImage(recs []wal.Record, f *bufpool.Frame, lsn wal.LSN) []wal.Record {
+	data := f.Data()
+	wal.SetPageLSN(data, lsn)
+	img := make([]byte, wal.PageSize)
+	copy(img, data)
+	f.MarkDirty(lsn)
+	return append(recs, wal.PageImage(f.ID(), lsn, img))
 }
 
 // Abort restores every touched page to its before-image (new pages are
