@@ -134,8 +134,9 @@ func baseCol(src *source, i int, alias string, t expr.Type) resultCol {
 	return c
 }
 
-// wireValue converts a value for the protocol (see mysqlserver.Column).
-func wireValue(v expr.Value) any {
+// wireValue converts a value of type t for the protocol (see
+// mysqlserver.Column).
+func wireValue(v expr.Value, t *expr.Type) any {
 	switch v.Kind {
 	case keycodec.KindNull:
 		return nil
@@ -144,6 +145,9 @@ func wireValue(v expr.Value) any {
 	case keycodec.KindUint:
 		return v.Uint
 	case keycodec.KindFloat:
+		if t.Column.Name == "float" {
+			return float32(v.Float)
+		}
 		return v.Float
 	case keycodec.KindString:
 		return v.Str
@@ -154,7 +158,7 @@ func wireValue(v expr.Value) any {
 		}
 		return time.Date(int(t.Year), time.Month(t.Month), int(t.Day), int(t.Hour), int(t.Minute), int(t.Second), int(t.Microsecond)*1000, time.UTC)
 	}
-	return expr.Text(v)
+	return expr.Format(v, *t) // decimals with the type's scale
 }
 
 // resultSet builds a protocol result from columns and rows.
@@ -167,7 +171,7 @@ func resultSet(cols []resultCol, rows [][]expr.Value) *mysqlserver.Result {
 	for i, row := range rows {
 		out := flat[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]
 		for j := range cols {
-			out[j] = wireValue(row[j])
+			out[j] = wireValue(row[j], &cols[j].typ)
 		}
 		r.Rows[i] = out
 	}

@@ -519,7 +519,13 @@ func (c *conn) writeOK(r *Result, status ServerStatus) error {
 	b = mysql.AppendLengthEncodedInteger(b, r.LastInsertID)
 	b = binary.LittleEndian.AppendUint16(b, uint16(status))
 	b = binary.LittleEndian.AppendUint16(b, r.Warnings)
-	b = append(b, r.Info...)
+	if r.Info != "" {
+		// Servers send the info as a length-encoded string (MySQL's
+		// net_send_ok; libmariadb reads it so, with or without
+		// CLIENT_SESSION_TRACK).
+		b = mysql.AppendLengthEncodedInteger(b, uint64(len(r.Info)))
+		b = append(b, r.Info...)
+	}
 	return c.writePacket(b)
 }
 
