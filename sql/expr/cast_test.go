@@ -45,13 +45,13 @@ func TestCast(t *testing.T) {
 	ts := catalog.ColumnType{Name: "timestamp"}
 
 	cases := []struct {
-		t      catalog.ColumnType
-		in     Value
-		want   string // Format of the result in strict mode; "" when an error
-		code   uint16 // strict-mode error
-		msg    string
-		loose  string // result in non-strict mode (when code != 0)
-		wcode  uint16 // non-strict warning
+		t     catalog.ColumnType
+		in    Value
+		want  string // Format of the result in strict mode; "" when an error
+		code  uint16 // strict-mode error
+		msg   string
+		loose string // result in non-strict mode (when code != 0)
+		wcode uint16 // non-strict warning
 	}{
 		{t: tiny, in: i(127), want: "127"},
 		{t: tiny, in: i(-128), want: "-128"},

@@ -143,6 +143,12 @@ func (c *compiler) compile(n ast.ExprNode) (Expr, error) {
 		return c.cast(n)
 	case *ast.VariableExpr:
 		return c.variable(n)
+	case *ast.SetCollationExpr:
+		x, err := c.compile(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		return collate(x, n.Collate)
 	case *ast.RowExpr:
 		return nil, mysqlserver.CodeError(mysql.ER_OPERAND_COLUMNS, 1)
 	case *ast.DefaultExpr:
@@ -464,4 +470,44 @@ func TypeOfValue(v Value) Type {
 		return t
 	}
 	return tNull
+}
+
+// collate applies `x COLLATE name`: the value is unchanged, comparisons
+// use the named collation.
+func collate(x Expr, name string) (Expr, error) {
+	name = strings.ToLower(name)
+	switch name {
+	case "binary", "utf8mb4_bin", "utf8mb4_general_ci", "utf8mb4_0900_ai_ci", "utf8_general_ci", "utf8_bin":
+	default:
+		return nil, mysqlserver.CodeError(mysql.ER_UNKNOWN_COLLATION, name)
+	}
+	t := x.Type()
+	if t.Kind != kStr {
+		t = tString(max(t.Column.Length, 20))
+	}
+	switch name {
+	case "binary":
+		t.Column.Collation, t.Column.Charset = "binary", "binary"
+	case "utf8mb4_bin", "utf8_bin":
+		t.Column.Collation = "utf8mb4_bin"
+	default:
+		// utf8mb4_0900_ai_ci is approximated by utf8mb4_general_ci.
+		t.Column.Collation = "utf8mb4_general_ci"
+	}
+	return &collateExpr{x: x, t: t}, nil
+}
+
+type collateExpr struct {
+	x Expr
+	t Type
+}
+
+func (e *collateExpr) Type() Type { return e.t }
+
+func (e *collateExpr) Eval(ctx *Context, row []Value) (Value, error) {
+	v, err := e.x.Eval(ctx, row)
+	if err != nil || v.Kind == kStr || v.Kind == kNull {
+		return v, err
+	}
+	return keycodec.BytesValue(bytesOf(v, e.x.Type())), nil
 }

@@ -134,6 +134,8 @@ var exprCases = []struct{ expr, want string }{
 	{"dd < dt", "1"},
 	{"DATE'2024-01-02' = 20240102", "1"},
 	{"'é' = 'E'", "1"},
+	{"'abc' = 'ABC' COLLATE utf8mb4_bin", "0"},
+	{"'abc' COLLATE utf8mb4_general_ci = 'ABC'", "1"},
 	{"i = ?", "0"},
 	{"? = 10", "1"},
 
