@@ -43,6 +43,9 @@ func (a *access) full() bool {
 
 // describe renders the access for EXPLAIN: type, key, key_len-ish, extra.
 func (a *access) describe() (typ, key, extra string) {
+	if a.src.def == nil {
+		return "ALL", "", ""
+	}
 	ix := &a.src.def.Indexes[a.index]
 	key = ix.Name
 	if ix.Primary {
@@ -80,6 +83,9 @@ type cond struct {
 // can bound an index.
 func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*source]bool, used []bool) (*access, error) {
 	def := src.def
+	if def == nil {
+		return &access{src: src}, nil // virtual: its rows are all there is
+	}
 	var conds []cond
 	for _, c := range conjuncts {
 		conds = append(conds, boundConds(sc, src, c, avail)...)
@@ -405,6 +411,10 @@ type rowSource struct {
 func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row []expr.Value) (*rowSource, error) {
 	rs := &rowSource{a: a, tx: tx}
 	def := a.src.def
+	if def == nil {
+		rs.pts = virtualRows(a.src)
+		return rs, nil
+	}
 	if a.full() {
 		rs.scan = []table.ScanOptions{{Index: 0, Lock: a.lock, Reverse: a.reverse}}
 		return rs, nil

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,9 @@ func (s *Session) openSource(ctx context.Context, tn *ast.TableName, alias strin
 		if dbName == "" {
 			return nil, codeError(mysql.ER_NO_DB_ERROR)
 		}
+	}
+	if strings.EqualFold(dbName, infoSchema) {
+		return s.infoSource(ctx, tn.Name.O, alias)
 	}
 	te, err := s.db.table(ctx, dbName, tn.Name.O)
 	if err != nil {

@@ -30,7 +30,11 @@ func (s *Session) targetTable(ctx context.Context, refs *ast.TableRefsClause) (*
 	if !ok {
 		return nil, codeError(mysql.ER_NOT_SUPPORTED_YET, "DML on a subquery")
 	}
-	return s.openSource(ctx, tn, ts.AsName.O)
+	src, err := s.openSource(ctx, tn, ts.AsName.O)
+	if err == nil && src.def == nil {
+		return nil, errorf(mysql.ER_DBACCESS_DENIED_ERROR, "Access denied for user '%s'@'%%' to database '%s'", s.info.User, infoSchema)
+	}
+	return src, err
 }
 
 // insertPlan is a compiled INSERT / REPLACE.

@@ -19,9 +19,18 @@ type source struct {
 	tbl    *table.Table
 	offset int
 	entry  *tableEntry
-	// cols names the columns of a source that is not a stored table
-	// (information_schema views).
+	// cols names the columns and rows holds the rows of a virtual source
+	// (an information_schema view), which is not a stored table.
 	cols []resultCol
+	rows [][]expr.Value
+}
+
+// colName returns the name of column i.
+func (s *source) colName(i int) string {
+	if s.def != nil {
+		return s.def.Columns[i].Name
+	}
+	return s.cols[i].name
 }
 
 // width is the number of slots the source takes.

@@ -282,7 +282,7 @@ func (s *Session) planSelect(ctx context.Context, n *ast.SelectStmt) (*selectPla
 				}
 				matched = true
 				for i := 0; i < src.width(); i++ {
-					cn := &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ast.NewCIStr(src.alias), Name: ast.NewCIStr(src.def.Columns[i].Name)}}
+					cn := &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ast.NewCIStr(src.alias), Name: ast.NewCIStr(src.colName(i))}}
 					e, err := expr.Compile(cn, fieldRes)
 					if err != nil {
 						return nil, err
@@ -394,6 +394,9 @@ func (p *selectPlan) useIndexOrder(slot int) {
 	}
 	st := p.steps[0]
 	def := st.src.def
+	if def == nil {
+		return
+	}
 	cols := indexColumns(def, st.acc.index)
 	pos := len(st.acc.eq)
 	if st.acc.in != nil || pos >= len(cols) || cols[pos] != slot-st.src.offset {
@@ -528,7 +531,7 @@ func isColumn(e ast.ExprNode, name string) bool {
 // expressions and naming result columns).
 func restore(n ast.Node) string {
 	var sb strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.RestoreStringSingleQuotes|format.RestoreKeyWordUppercase|format.RestoreNameBackQuotes, &sb)); err != nil {
+	if err := n.Restore(format.NewRestoreCtx(format.RestoreStringSingleQuotes|format.RestoreStringWithoutCharset|format.RestoreKeyWordUppercase|format.RestoreNameBackQuotes, &sb)); err != nil {
 		return ""
 	}
 	return sb.String()

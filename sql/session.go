@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -61,6 +62,10 @@ func (s *Session) ConnID() uint32 { return s.info.ID }
 
 // UseDB selects the default database (COM_INIT_DB, login database).
 func (s *Session) UseDB(ctx context.Context, name string) error {
+	if strings.EqualFold(name, infoSchema) {
+		s.curDB = infoSchema
+		return nil
+	}
 	if _, err := s.db.cat.Database(ctx, name); err != nil {
 		return errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", name)
 	}
