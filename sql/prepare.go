@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"sort"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -19,14 +20,24 @@ type prepared struct {
 	plan any // *selectPlan, *insertPlan, *changePlan, or nil
 }
 
-// paramCounter counts '?' markers.
-type paramCounter struct{ n int }
+// paramCounter finds the '?' markers.
+type paramCounter struct{ marks []*test_driver.ParamMarkerExpr }
 
 func (v *paramCounter) Enter(n ast.Node) (ast.Node, bool) {
-	if _, ok := n.(*test_driver.ParamMarkerExpr); ok {
-		v.n++
+	if m, ok := n.(*test_driver.ParamMarkerExpr); ok {
+		v.marks = append(v.marks, m)
 	}
 	return n, false
+}
+
+// number gives the markers their positions in the text: the parser leaves
+// Order zero, and the protocol sends values in text order.
+func (v *paramCounter) number() int {
+	sort.Slice(v.marks, func(i, j int) bool { return v.marks[i].Offset < v.marks[j].Offset })
+	for i, m := range v.marks {
+		m.Order = i
+	}
+	return len(v.marks)
 }
 
 func (v *paramCounter) Leave(n ast.Node) (ast.Node, bool) { return n, true }
@@ -44,7 +55,7 @@ func (s *Session) Prepare(ctx context.Context, text string) (*mysqlserver.Prepar
 	pc := &paramCounter{}
 	st.Accept(pc)
 	p := &prepared{stmt: st, text: text}
-	out := &mysqlserver.Prepared{NumParams: pc.n, Context: p}
+	out := &mysqlserver.Prepared{NumParams: pc.number(), Context: p}
 	switch st.(type) {
 	case *ast.SelectStmt, *ast.InsertStmt, *ast.UpdateStmt, *ast.DeleteStmt:
 		s.db.ddlMu.RLock()
@@ -112,6 +123,8 @@ func (s *Session) Execute(ctx context.Context, stmt *mysqlserver.Stmt, args []an
 func (s *Session) executePlan(ctx context.Context, p *prepared, params []expr.Value) (*mysqlserver.Result, error) {
 	s.warnings = s.warnings[:0]
 	s.db.questions.Add(1)
+	ctx, done := s.track(ctx, p.text)
+	defer done()
 	s.db.ddlMu.RLock()
 	defer s.db.ddlMu.RUnlock()
 	if p.gen != s.db.cat.Generation() {

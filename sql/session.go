@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -36,8 +37,8 @@ type Session struct {
 	userVars     map[string]expr.Value
 	lockWait     time.Duration
 
-	// cancel stops the running statement (KILL QUERY); guarded by db's
-	// sessions map reads only.
+	// mu guards running, which other sessions read (KILL, PROCESSLIST).
+	mu      sync.Mutex
 	running *stmtCancel
 	startAt time.Time
 	// killConn closes the connection (KILL CONNECTION); set by the
@@ -125,16 +126,8 @@ func (s *Session) Query(ctx context.Context, text string) ([]*mysqlserver.Result
 
 // execute runs one statement with parameter values (prepared) or none.
 func (s *Session) execute(ctx context.Context, st ast.StmtNode, params []expr.Value, text string) (res *mysqlserver.Result, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.db.mu.Lock()
-	s.running = &stmtCancel{cancel: cancel, text: text, start: time.Now()}
-	s.db.mu.Unlock()
-	defer func() {
-		s.db.mu.Lock()
-		s.running = nil
-		s.db.mu.Unlock()
-	}()
+	ctx, done := s.track(ctx, text)
+	defer done()
 	if _, ok := st.(*ast.ShowStmt); !ok {
 		s.warnings = s.warnings[:0]
 	}
@@ -153,6 +146,21 @@ func (s *Session) execute(ctx context.Context, st ast.StmtNode, params []expr.Va
 		res.Warnings = uint16(min(len(s.warnings), 65535))
 	}
 	return res, nil
+}
+
+// track registers a running statement so that KILL QUERY from another
+// session can cancel it and SHOW PROCESSLIST can show it.
+func (s *Session) track(ctx context.Context, text string) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running = &stmtCancel{cancel: cancel, text: text, start: time.Now()}
+	s.mu.Unlock()
+	return ctx, func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+		cancel()
+	}
 }
 
 // exprContext returns a fresh evaluation context for one statement.

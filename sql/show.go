@@ -277,16 +277,17 @@ func (s *Session) show(ctx context.Context, n *ast.ShowStmt) (*textTable, error)
 			vals []any
 		}
 		var procs []proc
-		s.db.mu.Lock()
 		s.db.sessions.Range(func(k, v any) bool {
 			o := v.(*Session)
 			cmd, state, info, since := "Sleep", "", any(nil), o.startAt
-			if o.running != nil {
-				cmd, state, info, since = "Query", "executing", o.running.text, o.running.start
-				if !n.Full && len(o.running.text) > 100 {
-					info = o.running.text[:100]
+			o.mu.Lock()
+			if r := o.running; r != nil {
+				cmd, state, info, since = "Query", "executing", r.text, r.start
+				if !n.Full && len(r.text) > 100 {
+					info = r.text[:100]
 				}
 			}
+			o.mu.Unlock()
 			var db any
 			if o.curDB != "" {
 				db = o.curDB
@@ -294,7 +295,6 @@ func (s *Session) show(ctx context.Context, n *ast.ShowStmt) (*textTable, error)
 			procs = append(procs, proc{o.info.ID, []any{int64(o.info.ID), o.info.User, orDefault(o.info.RemoteAddr, "localhost"), db, cmd, int64(time.Since(since) / time.Second), state, info}})
 			return true
 		})
-		s.db.mu.Unlock()
 		sort.Slice(procs, func(i, j int) bool { return procs[i].id < procs[j].id })
 		for _, p := range procs {
 			t.add(p.vals...)
@@ -519,9 +519,9 @@ func (s *Session) runKill(n *ast.KillStmt) error {
 		return errorf(mysql.ER_NO_SUCH_THREAD, "Unknown thread id: %d", n.ConnectionID)
 	}
 	o := v.(*Session)
-	s.db.mu.Lock()
+	o.mu.Lock()
 	running := o.running
-	s.db.mu.Unlock()
+	o.mu.Unlock()
 	if running != nil {
 		running.cancel()
 	}

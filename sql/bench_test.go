@@ -1,0 +1,103 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/polarsql/polar/compute/mysqlserver"
+)
+
+// loadSbtest creates sbtest.sbtest1 with n rows as sysbench's prepare does.
+func loadSbtest(b testing.TB, s *Session, n int) {
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE DATABASE sbtest", "USE sbtest",
+		"CREATE TABLE sbtest1(id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))",
+	} {
+		if _, err := s.Query(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i += 1000 {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO sbtest1(k, c, pad) VALUES")
+		for j := i; j < i+1000 && j < n; j++ {
+			if j > i {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "(%d, '%s', '%s')", j%97, strings.Repeat("83868641912-", 9)+"67847967377", strings.Repeat("6784796737-", 4)+"12345678")
+		}
+		if _, err := s.Query(ctx, sb.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := s.Query(ctx, "CREATE INDEX k_1 ON sbtest1(k)"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func prepareStmt(b testing.TB, s *Session, q string) *mysqlserver.Stmt {
+	p, err := s.Prepare(context.Background(), q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &mysqlserver.Stmt{SQL: q, NumParams: p.NumParams, Columns: p.Columns, Context: p.Context}
+}
+
+// BenchmarkPointSelectPrepared is sysbench's oltp_point_select statement
+// through a session's prepared-statement path (no protocol).
+func BenchmarkPointSelectPrepared(b *testing.B) {
+	db := newTestDB(b)
+	s := db.NewSession(mysqlserver.ConnInfo{})
+	loadSbtest(b, s, 10000)
+	st := prepareStmt(b, s, "SELECT c FROM sbtest1 WHERE id=?")
+	ctx := context.Background()
+	args := []any{int64(0)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		args[0] = int64(i%10000 + 1)
+		r, err := s.Execute(ctx, st, args)
+		if err != nil || len(r.Rows) != 1 {
+			b.Fatal(err, r)
+		}
+	}
+}
+
+// BenchmarkPointSelectText is the same statement as COM_QUERY text.
+func BenchmarkPointSelectText(b *testing.B) {
+	db := newTestDB(b)
+	s := db.NewSession(mysqlserver.ConnInfo{})
+	loadSbtest(b, s, 10000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r, err := s.Query(ctx, fmt.Sprintf("SELECT c FROM sbtest1 WHERE id=%d", i%10000+1))
+		if err != nil || len(r[0].Rows) != 1 {
+			b.Fatal(err, r)
+		}
+	}
+}
+
+// BenchmarkRangeOrder is sysbench's "ORDER BY c" range statement.
+func BenchmarkRangeOrder(b *testing.B) {
+	db := newTestDB(b)
+	s := db.NewSession(mysqlserver.ConnInfo{})
+	loadSbtest(b, s, 10000)
+	st := prepareStmt(b, s, "SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c")
+	ctx := context.Background()
+	args := []any{int64(0), int64(0)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		lo := int64(i%9900 + 1)
+		args[0], args[1] = lo, lo+99
+		r, err := s.Execute(ctx, st, args)
+		if err != nil || len(r.Rows) != 100 {
+			b.Fatal(err, len(r.Rows))
+		}
+	}
+}
