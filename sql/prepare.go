@@ -21,7 +21,9 @@ type prepared struct {
 }
 
 // paramCounter finds the '?' markers.
-type paramCounter struct{ marks []*test_driver.ParamMarkerExpr }
+type paramCounter struct {
+	marks []*test_driver.ParamMarkerExpr
+}
 
 func (v *paramCounter) Enter(n ast.Node) (ast.Node, bool) {
 	if m, ok := n.(*test_driver.ParamMarkerExpr); ok {
