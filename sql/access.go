@@ -336,9 +336,10 @@ func (v *refVisitor) Enter(n ast.Node) (ast.Node, bool) {
 		idx, _, err := v.sc.lookup(x.Name)
 		if err != nil {
 			v.bad = true
-		} else {
-			v.sources[v.sc.sourceOf(idx)] = true
+		} else if src := v.sc.sourceOf(idx); src != nil {
+			v.sources[src] = true
 		}
+		// An outer reference is a constant for this query block.
 		return n, true
 	case *ast.SubqueryExpr, *ast.AggregateFuncExpr, *ast.WindowFuncExpr, *ast.VariableExpr:
 		v.bad = true
@@ -386,8 +387,9 @@ type usedVisitor struct {
 func (v *usedVisitor) Enter(n ast.Node) (ast.Node, bool) {
 	if x, ok := n.(*ast.ColumnNameExpr); ok {
 		if idx, _, err := v.sc.lookup(x.Name); err == nil {
-			src := v.sc.sourceOf(idx)
-			v.used[src][idx-src.offset] = true
+			if src := v.sc.sourceOf(idx); src != nil {
+				v.used[src][idx-src.offset] = true
+			}
 		}
 		return n, true
 	}
@@ -412,6 +414,14 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 	rs := &rowSource{a: a, tx: tx}
 	def := a.src.def
 	if def == nil {
+		if a.src.derived != nil {
+			rows, err := a.src.derived.exec(ctx, a.src.env.s, tx, ec, nil, -1)
+			if err != nil {
+				return nil, err
+			}
+			rs.pts = rows
+			return rs, nil
+		}
 		rs.pts = virtualRows(a.src)
 		return rs, nil
 	}

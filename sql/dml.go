@@ -513,7 +513,7 @@ func (s *Session) planChange(ctx context.Context, refs *ast.TableRefsClause, whe
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{}
+	sc := &scope{env: envOf(nil, ctx, s)}
 	sc.add(src)
 	p := &changePlan{src: src, sc: sc, delete: list == nil}
 	if p.acc, err = chooseAccess(sc, src, splitAnd(where, nil), map[*source]bool{}, nil); err != nil {
@@ -587,6 +587,7 @@ func (s *Session) execChange(ctx context.Context, p *changePlan, params []expr.V
 	var matched, changed uint64
 	err := s.inTxn(ctx, true, func(tx *engine.Txn) error {
 		matched, changed = 0, 0
+		p.sc.env.enter(ctx, s, tx)
 		limit := int64(-1)
 		if p.limit != nil {
 			var err error

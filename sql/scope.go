@@ -23,6 +23,10 @@ type source struct {
 	// (an information_schema view), which is not a stored table.
 	cols []resultCol
 	rows [][]expr.Value
+	// derived is the query of a derived table (FROM (SELECT ...) AS t),
+	// run when the statement executes.
+	derived queryPlan
+	env     *execEnv
 }
 
 // colName returns the name of column i.
@@ -66,9 +70,13 @@ func (s *source) colType(i int) expr.Type {
 type scope struct {
 	sources []*source
 	width   int
-	// outer is the enclosing query's scope, for correlated references
-	// (not supported: a reference to it fails with 1054).
-	clause string // "field list", "where clause", ... for 1054 messages
+	// outer is the enclosing query's scope: a name not found here is
+	// looked up there and becomes an outer reference, read from slot
+	// width+k of this scope's rows (copied from the enclosing row).
+	outer     *scope
+	outerRefs []int // enclosing-row slots of the outer references
+	env       *execEnv
+	clause    string // "field list", "where clause", ... for 1054 messages
 	// nullable marks sources on the inner side of a LEFT JOIN: their
 	// columns can be NULL whatever the schema says.
 	nullable map[*source]bool
@@ -115,6 +123,18 @@ func (sc *scope) lookup(cn *ast.ColumnName) (int, expr.Type, error) {
 		typ = src.colType(i)
 		if sc.nullable[src] {
 			typ.NotNull = false
+		}
+	}
+	if found < 0 && sc.outer != nil {
+		oi, ot, err := sc.outer.lookup(cn)
+		if err == nil {
+			for k, r := range sc.outerRefs {
+				if r == oi {
+					return sc.width + k, ot, nil
+				}
+			}
+			sc.outerRefs = append(sc.outerRefs, oi)
+			return sc.width + len(sc.outerRefs) - 1, ot, nil
 		}
 	}
 	if found < 0 {

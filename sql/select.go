@@ -70,12 +70,20 @@ type orderKey struct {
 // errStop ends a scan early (LIMIT reached).
 var errStop = errors.New("stop")
 
-// planSelect compiles a SELECT of one query block.
+// planSelect compiles a top-level SELECT of one query block.
 func (s *Session) planSelect(ctx context.Context, n *ast.SelectStmt) (*selectPlan, error) {
+	return s.planSelectIn(ctx, n, nil)
+}
+
+// planSelectIn compiles a SELECT nested in scope outer (nil at top level).
+func (s *Session) planSelectIn(ctx context.Context, n *ast.SelectStmt, outer *scope) (*selectPlan, error) {
 	if n.With != nil || len(n.WindowSpecs) > 0 || n.SelectIntoOpt != nil {
 		return nil, codeError(mysql.ER_NOT_SUPPORTED_YET, "this SELECT form")
 	}
-	p := &selectPlan{sc: &scope{nullable: map[*source]bool{}}, distinct: n.Distinct}
+	if n.Kind != ast.SelectStmtKindSelect {
+		return nil, codeError(mysql.ER_NOT_SUPPORTED_YET, "TABLE and VALUES statements")
+	}
+	p := &selectPlan{sc: &scope{nullable: map[*source]bool{}, outer: outer, env: envOf(outer, ctx, s)}, distinct: n.Distinct}
 	sc := p.sc
 	type joinSpec struct {
 		src  *source
@@ -124,13 +132,28 @@ func (s *Session) planSelect(ctx context.Context, n *ast.SelectStmt) (*selectPla
 					return walk(x.Right, false, cond)
 				}
 			case *ast.TableSource:
-				tn, ok := x.Source.(*ast.TableName)
-				if !ok {
-					return codeError(mysql.ER_NOT_SUPPORTED_YET, "subqueries in FROM")
-				}
-				src, err := s.openSource(ctx, tn, x.AsName.O)
-				if err != nil {
-					return err
+				var src *source
+				switch q := x.Source.(type) {
+				case *ast.TableName:
+					var err error
+					if src, err = s.openSource(ctx, q, x.AsName.O); err != nil {
+						return err
+					}
+				case *ast.SelectStmt, *ast.SetOprStmt:
+					if x.AsName.O == "" {
+						return codeError(mysql.ER_DERIVED_MUST_HAVE_ALIAS)
+					}
+					dp, err := s.planQuery(ctx, q, &scope{env: sc.env})
+					if err != nil {
+						return err
+					}
+					cols := append([]resultCol(nil), dp.columns()...)
+					for i := range cols {
+						cols[i].table, cols[i].orgTable, cols[i].orgName, cols[i].schema, cols[i].flags = x.AsName.O, "", "", "", 0
+					}
+					src = &source{alias: x.AsName.O, cols: cols, derived: dp, env: sc.env}
+				default:
+					return codeError(mysql.ER_NOT_SUPPORTED_YET, "this FROM clause")
 				}
 				for _, o := range sc.sources {
 					if strings.EqualFold(o.alias, src.alias) {
@@ -464,6 +487,32 @@ func (r *aggResolver) Resolve(n ast.ExprNode) (int, expr.Type, bool, error) {
 	return 0, expr.Type{}, false, nil
 }
 
+// ResolveExpr compiles subqueries of a grouped query; they cannot refer
+// to the grouped rows' columns.
+func (r *aggResolver) ResolveExpr(n ast.ExprNode, compile func(ast.ExprNode) (expr.Expr, error)) (expr.Expr, bool, error) {
+	e, ok, err := r.sc.ResolveExpr(n, compile)
+	if ok && correlated(e) {
+		return nil, false, codeError(mysql.ER_NOT_SUPPORTED_YET, "correlated subqueries in a grouped query")
+	}
+	return e, ok, err
+}
+
+// ResolveExpr compiles subqueries in HAVING and ORDER BY, whose rows
+// start with the fields.
+func (r *postResolver) ResolveExpr(n ast.ExprNode, compile func(ast.ExprNode) (expr.Expr, error)) (expr.Expr, bool, error) {
+	e, ok, err := r.p.sc.ResolveExpr(n, compile)
+	if !ok || err != nil {
+		return e, ok, err
+	}
+	if correlated(e) {
+		if r.p.grouped {
+			return nil, false, codeError(mysql.ER_NOT_SUPPORTED_YET, "correlated subqueries in a grouped query")
+		}
+		setShift(e, r.nf)
+	}
+	return e, true, nil
+}
+
 // postResolver resolves HAVING and ORDER BY over the row
 // [fields..., input row...]: select-list aliases first, then the base
 // resolver with its slots shifted past the fields.
@@ -549,8 +598,17 @@ func fieldName(f *ast.SelectField) string {
 	return restore(f.Expr)
 }
 
-// run executes the plan and returns the visible rows.
+func (p *selectPlan) columns() []resultCol { return p.cols }
+
+// run executes a top-level plan and returns the visible rows.
 func (p *selectPlan) run(ctx context.Context, s *Session, tx *engine.Txn, ec *expr.Context) ([][]expr.Value, error) {
+	p.sc.env.enter(ctx, s, tx)
+	return p.exec(ctx, s, tx, ec, nil, -1)
+}
+
+// exec runs the plan for one enclosing row (outer, for correlated
+// references), returning at most max rows when max > 0.
+func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *expr.Context, outer []expr.Value, max int) ([][]expr.Value, error) {
 	limit, offset := int64(-1), int64(0)
 	var err error
 	if p.limit != nil {
@@ -562,6 +620,9 @@ func (p *selectPlan) run(ctx context.Context, s *Session, tx *engine.Txn, ec *ex
 		if offset, err = evalCount(ec, p.offset); err != nil {
 			return nil, err
 		}
+	}
+	if max > 0 && (limit < 0 || int64(max) < limit) {
+		limit = int64(max)
 	}
 	if limit == 0 {
 		return nil, nil
@@ -641,7 +702,10 @@ func (p *selectPlan) run(ctx context.Context, s *Session, tx *engine.Txn, ec *ex
 		}
 		return emit(append([]expr.Value(nil), row...))
 	}
-	row := make([]expr.Value, p.sc.width)
+	row := make([]expr.Value, p.sc.width+len(p.sc.outerRefs))
+	for k, oi := range p.sc.outerRefs {
+		row[p.sc.width+k] = outer[oi]
+	}
 	if p.noFrom {
 		err = joined(row)
 	} else {

@@ -258,7 +258,13 @@ func (s *Session) dispatch(ctx context.Context, st ast.StmtNode, params []expr.V
 	case *ast.AnalyzeTableStmt, *ast.FlushStmt:
 		return nil, nil
 	case *ast.SetOprStmt:
-		return nil, codeError(mysql.ER_NOT_SUPPORTED_YET, "UNION")
+		s.db.ddlMu.RLock()
+		defer s.db.ddlMu.RUnlock()
+		u, err := s.planUnion(ctx, n, nil)
+		if err != nil {
+			return nil, err
+		}
+		return s.execQuery(ctx, u, u.sc.env, params)
 	}
 	return nil, codeError(mysql.ER_NOT_SUPPORTED_YET, "this statement")
 }
@@ -345,11 +351,21 @@ func (s *Session) runSelect(ctx context.Context, n *ast.SelectStmt, params []exp
 }
 
 func (s *Session) execSelect(ctx context.Context, p *selectPlan, params []expr.Value) (*mysqlserver.Result, error) {
+	return s.execQuery(ctx, p, p.sc.env, params)
+}
+
+// execQuery runs a query plan and returns its result set.
+func (s *Session) execQuery(ctx context.Context, p queryPlan, env *execEnv, params []expr.Value) (*mysqlserver.Result, error) {
 	ec := s.exprContext(params)
 	var rows [][]expr.Value
-	err := s.inTxn(ctx, p.lock != engine.NoLock && s.txn != nil, func(tx *engine.Txn) error {
+	locking := false
+	if sp, ok := p.(*selectPlan); ok {
+		locking = sp.lock != engine.NoLock
+	}
+	err := s.inTxn(ctx, locking, func(tx *engine.Txn) error {
+		env.enter(ctx, s, tx)
 		var err error
-		rows, err = p.run(ctx, s, tx, ec)
+		rows, err = p.exec(ctx, s, tx, ec, nil, -1)
 		return err
 	})
 	s.warnings = append(s.warnings, ec.Warnings...)
@@ -357,5 +373,5 @@ func (s *Session) execSelect(ctx context.Context, p *selectPlan, params []expr.V
 		return nil, err
 	}
 	s.foundRows = uint64(len(rows))
-	return resultSet(p.cols, rows), nil
+	return resultSet(p.columns(), rows), nil
 }

@@ -91,6 +91,15 @@ func restore(n ast.Node) string {
 }
 
 func (c *compiler) compile(n ast.ExprNode) (Expr, error) {
+	if er, ok := c.r.(ExprResolver); ok {
+		e, ok, err := er.ResolveExpr(n, c.compile)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return e, nil
+		}
+	}
 	if c.r != nil {
 		idx, t, ok, err := c.r.Resolve(n)
 		if err != nil {

@@ -106,3 +106,11 @@ type Resolver interface {
 
 // sprintf formats warning messages; kept out of the evaluation fast paths.
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// ExprResolver is an optional Resolver extension for nodes the caller
+// evaluates itself (subqueries): Compile tries ResolveExpr on every node
+// before Resolve, and uses the returned Expr when ok is true. compile
+// compiles a child node with the same resolver.
+type ExprResolver interface {
+	ResolveExpr(n ast.ExprNode, compile func(ast.ExprNode) (Expr, error)) (e Expr, ok bool, err error)
+}
