@@ -388,6 +388,9 @@ func buildColumn(cd *ast.ColumnDef, t *catalog.Table) (col catalog.Column, pk, u
 			return col, false, false, codeError(mysql.ER_NOT_SUPPORTED_YET, "generated columns")
 		}
 	}
+	if col.NotNull && col.HasDefault && col.Default == nil {
+		return col, false, false, errorf(mysql.ER_INVALID_DEFAULT, "Invalid default value for '%s'", col.Name)
+	}
 	if pk {
 		col.NotNull = true
 	}

@@ -150,9 +150,9 @@ func (s *Session) runInsert(ctx context.Context, n *ast.InsertStmt, params []exp
 
 func (s *Session) execInsert(ctx context.Context, p *insertPlan, params []expr.Value) (*mysqlserver.Result, error) {
 	ec := s.exprContext(params)
-	var affected, firstAuto uint64
+	var affected, firstAuto, insertID uint64
 	err := s.inTxn(ctx, true, func(tx *engine.Txn) error {
-		affected, firstAuto = 0, 0
+		affected, firstAuto, insertID = 0, 0, 0
 		var input [][]expr.Value
 		if p.sel != nil {
 			rows, err := p.sel.run(ctx, s, tx, ec)
@@ -162,6 +162,8 @@ func (s *Session) execInsert(ctx context.Context, p *insertPlan, params []expr.V
 			input = rows
 		} else {
 			input = make([][]expr.Value, len(p.rows))
+			ec.DivZeroError = s.divZeroError()
+			defer func() { ec.DivZeroError = false }()
 			for i, r := range p.rows {
 				vals := make([]expr.Value, len(r))
 				for j, e := range r {
@@ -182,18 +184,51 @@ func (s *Session) execInsert(ctx context.Context, p *insertPlan, params []expr.V
 		if err != nil {
 			return err
 		}
-		var ok bool
-		firstAuto, ok = rows.firstAuto, rows.firstAuto != 0
-		_ = ok
-		for i, row := range rows.rows {
-			n, err := s.insertRow(ctx, ec, tx, p, row, i+1)
+		def := p.src.def
+		ai := def.AutoIncrementColumn()
+		var block autoBlock
+		if n := countTrue(rows.needAuto); n > 0 {
+			first, err := s.db.cat.NextAutoIncrement(ctx, def, uint64(n))
 			if err != nil {
 				return err
 			}
+			block = autoBlock{next: first}
+		}
+		for i, row := range rows.rows {
+			auto := rows.needAuto[i]
+			if auto {
+				cv, err := expr.Cast(ec, keycodec.UintValue(block.take()), &def.Columns[ai], i+1)
+				if err != nil {
+					return err
+				}
+				row[ai] = cv
+			}
+			n, id, err := s.insertRow(ctx, ec, tx, p, row, i+1)
+			if err != nil {
+				return err
+			}
+			switch {
+			case auto && n == 1:
+				if firstAuto == 0 {
+					firstAuto = autoValue(row[ai])
+				}
+			case auto:
+				// Skipped or turned into an update: the next row reuses
+				// the value (InnoDB's restore_auto_increment); a value
+				// left unused at the end stays consumed, as in InnoDB.
+				block.untake()
+			case n >= 1 && id == 0 && ai >= 0:
+				if u := autoValue(row[ai]); u != 0 {
+					insertID = u // an explicit value is reported too
+				}
+			}
+			if id != 0 {
+				insertID = id
+			}
 			affected += n
 		}
-		if ai := p.src.def.AutoIncrementColumn(); ai >= 0 && rows.maxExplicit > 0 {
-			if err := s.db.cat.ObserveAutoIncrement(ctx, p.src.def, rows.maxExplicit); err != nil {
+		if ai >= 0 && rows.maxExplicit > 0 {
+			if err := s.db.cat.ObserveAutoIncrement(ctx, def, rows.maxExplicit); err != nil {
 				return err
 			}
 		}
@@ -205,8 +240,9 @@ func (s *Session) execInsert(ctx context.Context, p *insertPlan, params []expr.V
 	}
 	if firstAuto != 0 {
 		s.lastInsertID = firstAuto
+		insertID = firstAuto
 	}
-	res := &mysqlserver.Result{AffectedRows: affected, LastInsertID: firstAuto}
+	res := &mysqlserver.Result{AffectedRows: affected, LastInsertID: insertID}
 	if len(p.rows) > 1 || p.sel != nil {
 		res.Info = fmt.Sprintf("Records: %d  Duplicates: %d  Warnings: %d", len(p.rows), 0, len(s.warnings))
 	}
@@ -219,7 +255,7 @@ var defaultMarker = expr.Value{Kind: 255}
 
 type builtRows struct {
 	rows        [][]expr.Value
-	firstAuto   uint64
+	needAuto    []bool // the row takes the next AUTO_INCREMENT value
 	maxExplicit uint64
 }
 
@@ -233,9 +269,8 @@ func (s *Session) buildRows(ctx context.Context, ec *expr.Context, p *insertPlan
 		return nil, err
 	}
 	ai := def.AutoIncrementColumn()
-	out := &builtRows{rows: make([][]expr.Value, len(input))}
+	out := &builtRows{rows: make([][]expr.Value, len(input)), needAuto: make([]bool, len(input))}
 	given := make([]bool, len(def.Columns))
-	var needAuto []int
 	for ri, in := range input {
 		row := make([]expr.Value, len(def.Columns))
 		for i := range given {
@@ -255,14 +290,13 @@ func (s *Session) buildRows(ctx context.Context, ec *expr.Context, p *insertPlan
 				return nil, err
 			}
 			if cv.Kind == keycodec.KindNull && col.NotNull {
-				if len(input) > 1 || !ec.Strict {
-					// Multi-row inserts store the implicit default with a
-					// warning, as MySQL does.
-					ec.Warn(mysql.ER_BAD_NULL_ERROR, "Column '%s' cannot be null", col.Name)
-					cv = implicitDefault(col)
-				} else {
+				if ec.Strict {
 					return nil, errorf(mysql.ER_BAD_NULL_ERROR, "Column '%s' cannot be null", col.Name)
 				}
+				// Non-strict mode stores the implicit default with a
+				// warning.
+				ec.Warn(mysql.ER_BAD_NULL_ERROR, "Column '%s' cannot be null", col.Name)
+				cv = implicitDefault(col)
 			}
 			row[ci] = cv
 			given[ci] = true
@@ -273,7 +307,7 @@ func (s *Session) buildRows(ctx context.Context, ec *expr.Context, p *insertPlan
 			}
 			col := &def.Columns[ci]
 			if ci == ai {
-				needAuto = append(needAuto, ri)
+				out.needAuto[ri] = true
 				continue
 			}
 			switch {
@@ -302,24 +336,23 @@ func (s *Session) buildRows(ctx context.Context, ec *expr.Context, p *insertPlan
 		}
 		out.rows[ri] = row
 	}
-	if len(needAuto) > 0 {
-		first, err := s.db.cat.NextAutoIncrement(ctx, def, uint64(len(needAuto)))
-		if err != nil {
-			return nil, err
-		}
-		out.firstAuto = first
-		col := &def.Columns[ai]
-		for k, ri := range needAuto {
-			v := keycodec.UintValue(first + uint64(k))
-			cv, err := expr.Cast(ec, v, col, ri+1)
-			if err != nil {
-				return nil, err
-			}
-			out.rows[ri][ai] = cv
-		}
-	}
 	return out, nil
 }
+
+// autoBlock hands out one statement's AUTO_INCREMENT values: a block
+// reserved at once (so one statement's ids are consecutive) and taken row
+// by row as rows are inserted.
+type autoBlock struct {
+	next uint64
+}
+
+func (b *autoBlock) take() uint64 {
+	v := b.next
+	b.next++
+	return v
+}
+
+func (b *autoBlock) untake() { b.next-- }
 
 func isZero(v expr.Value) bool {
 	switch v.Kind {
@@ -366,41 +399,44 @@ func implicitDefault(col *catalog.Column) expr.Value {
 }
 
 // insertRow inserts one row, handling IGNORE, REPLACE and ON DUPLICATE KEY
-// UPDATE; it returns the affected-rows count MySQL reports for it.
-func (s *Session) insertRow(ctx context.Context, ec *expr.Context, tx *engine.Txn, p *insertPlan, row []expr.Value, rowNum int) (uint64, error) {
+// UPDATE; it returns the affected-rows count MySQL reports for it and,
+// for a row that became an update, the AUTO_INCREMENT value of the row
+// updated (the OK packet's insert id).
+func (s *Session) insertRow(ctx context.Context, ec *expr.Context, tx *engine.Txn, p *insertPlan, row []expr.Value, rowNum int) (uint64, uint64, error) {
 	tbl := p.src.tbl
+	ai := p.src.def.AutoIncrementColumn()
 	var deleted uint64
 	for attempt := 0; ; attempt++ {
 		err := tbl.Insert(ctx, tx, row)
 		if err == nil {
-			return 1 + deleted, nil
+			return 1 + deleted, 0, nil
 		}
 		var dup *table.DuplicateKeyError
 		if !errors.As(err, &dup) {
-			return 0, err
+			return 0, 0, err
 		}
 		switch {
 		case p.dupCols != nil:
 			old, rowID, err := s.conflictRow(ctx, tx, p.src, dup.Index, row)
 			if err != nil || old == nil {
-				return 0, err
+				return 0, 0, err
 			}
 			both := append(append(make([]expr.Value, 0, 2*len(row)), old...), row...)
 			upd := append([]expr.Value(nil), old...)
 			for k, ci := range p.dupCols {
 				v, err := p.dupVals[k].Eval(ec, both)
 				if err != nil {
-					return 0, err
+					return 0, 0, err
 				}
 				cv, err := expr.Cast(ec, v, &p.src.def.Columns[ci], rowNum)
 				if err != nil {
-					return 0, err
+					return 0, 0, err
 				}
 				upd[ci] = cv
 				both[ci] = cv
 			}
 			if sameRow(old, upd) {
-				return 0, nil
+				return 0, 0, nil
 			}
 			if p.src.def.HiddenPK {
 				err = tbl.UpdateByRowID(ctx, tx, rowID, old, upd)
@@ -408,13 +444,17 @@ func (s *Session) insertRow(ctx context.Context, ec *expr.Context, tx *engine.Tx
 				err = tbl.Update(ctx, tx, old, upd)
 			}
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
-			return 2, nil
+			var id uint64
+			if ai >= 0 {
+				id = autoValue(upd[ai])
+			}
+			return 2, id, nil
 		case p.replace && attempt < 16:
 			old, rowID, err := s.conflictRow(ctx, tx, p.src, dup.Index, row)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			if old == nil {
 				continue
@@ -425,16 +465,26 @@ func (s *Session) insertRow(ctx context.Context, ec *expr.Context, tx *engine.Tx
 				err = tbl.Delete(ctx, tx, old)
 			}
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			deleted++
 		case p.ignore:
 			ec.Warn(mysql.ER_DUP_ENTRY, "%s", dup.Error())
-			return 0, nil
+			return 0, 0, nil
 		default:
-			return 0, err
+			return 0, 0, err
 		}
 	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // conflictRow reads, with an exclusive lock, the row holding the key
@@ -530,8 +580,12 @@ func (s *Session) planChange(ctx context.Context, refs *ast.TableRefsClause, whe
 		if err != nil {
 			return nil, err
 		}
-		e, err := sc.compile(a.Expr, "field list")
-		if err != nil {
+		var e expr.Expr
+		if d, ok := a.Expr.(*ast.DefaultExpr); ok {
+			if e, err = s.defaultOf(src, i, d); err != nil {
+				return nil, err
+			}
+		} else if e, err = sc.compile(a.Expr, "field list"); err != nil {
 			return nil, err
 		}
 		p.cols = append(p.cols, i)
@@ -552,6 +606,28 @@ func (s *Session) planChange(ctx context.Context, refs *ast.TableRefsClause, whe
 		}
 	}
 	return p, nil
+}
+
+// defaultOf compiles SET col = DEFAULT [(col)]: the column's default, or
+// NULL for a column without one.
+func (s *Session) defaultOf(src *source, i int, d *ast.DefaultExpr) (expr.Expr, error) {
+	if d.Name != nil {
+		if i = src.column(d.Name.Name.O); i < 0 {
+			return nil, errorf(mysql.ER_BAD_FIELD_ERROR, "Unknown column '%s' in 'field list'", d.Name.Name.O)
+		}
+	}
+	defs, err := src.entry.defaultExprs()
+	if err != nil {
+		return nil, err
+	}
+	col := &src.def.Columns[i]
+	if defs[i] != nil {
+		return defs[i], nil
+	}
+	if col.NotNull && !col.HasDefault && !col.AutoIncrement {
+		return nil, errorf(mysql.ER_NO_DEFAULT_FOR_FIELD, "Field '%s' doesn't have a default value", col.Name)
+	}
+	return expr.Const(expr.Value{}, expr.TypeOfColumn(col)), nil
 }
 
 func (s *Session) runUpdate(ctx context.Context, n *ast.UpdateStmt, params []expr.Value) (*mysqlserver.Result, error) {
@@ -655,6 +731,7 @@ func (s *Session) execChange(ctx context.Context, p *changePlan, params []expr.V
 			}
 		}
 		def := p.src.def
+		divZero := s.divZeroError()
 		for _, m := range rows {
 			matched++
 			if p.delete {
@@ -671,7 +748,9 @@ func (s *Session) execChange(ctx context.Context, p *changePlan, params []expr.V
 			}
 			upd := append([]expr.Value(nil), m.row...)
 			for k, ci := range p.cols {
+				ec.DivZeroError = divZero
 				v, err := p.vals[k].Eval(ec, upd)
+				ec.DivZeroError = false
 				if err != nil {
 					return err
 				}

@@ -34,7 +34,7 @@ func TestPreparedParams(t *testing.T) {
 		{"SELECT COUNT(*) FROM sbtest1 WHERE id BETWEEN ? AND ?", []any{int64(10), int64(109)}, "100\n"},
 		{"SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?", []any{int64(1), int64(3)}, "3\n"},
 		{"DELETE FROM sbtest1 WHERE id=?", []any{int64(7)}, "ok affected=1\n"},
-		{"INSERT INTO sbtest1 (id, k, c, pad) VALUES (?, ?, ?, ?)", []any{int64(7), int64(42), "cc", "pp"}, "ok affected=1\n"},
+		{"INSERT INTO sbtest1 (id, k, c, pad) VALUES (?, ?, ?, ?)", []any{int64(7), int64(42), "cc", "pp"}, "ok affected=1 id=7\n"},
 		{"SELECT id, k, c, pad FROM sbtest1 WHERE id=?", []any{int64(7)}, "7\t42\tcc\tpp\n"},
 		{"UPDATE sbtest1 SET c=? WHERE id=?", []any{"new", int64(7)}, "ok affected=1\n"},
 		{"UPDATE sbtest1 SET k=k+1 WHERE id=?", []any{int64(7)}, "ok affected=1\n"},

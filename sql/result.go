@@ -145,10 +145,9 @@ func wireValue(v expr.Value, t *expr.Type) any {
 	case keycodec.KindUint:
 		return v.Uint
 	case keycodec.KindFloat:
-		if t.Column.Name == "float" {
-			return float32(v.Float)
-		}
-		return v.Float
+		// Text formatted by the type (FLOAT's 6 digits, fixed decimals);
+		// the binary protocol parses it back.
+		return expr.AppendFormat(nil, v, *t)
 	case keycodec.KindString:
 		return v.Str
 	case keycodec.KindDate, keycodec.KindDateTime, keycodec.KindTimestamp:

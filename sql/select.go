@@ -9,6 +9,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
+	"github.com/polarsql/polar/compute/catalog"
 	"github.com/polarsql/polar/compute/engine"
 	"github.com/polarsql/polar/compute/keycodec"
 	"github.com/polarsql/polar/sql/expr"
@@ -37,7 +38,51 @@ type joinStep struct {
 type aggSlot struct {
 	args   []expr.Expr
 	newAgg func() expr.Aggregate
-	first  bool // not an aggregate: the value of the group's first row
+	first  bool        // not an aggregate: the value of the group's first row
+	concat *concatSpec // GROUP_CONCAT
+}
+
+// concatSpec is GROUP_CONCAT([DISTINCT] args ORDER BY ... SEPARATOR sep).
+type concatSpec struct {
+	sep      string
+	order    []orderKey
+	distinct bool
+}
+
+// concatItem is one row's GROUP_CONCAT contribution.
+type concatItem struct {
+	val  string
+	keys []expr.Value
+}
+
+// groupConcatMaxLen is group_concat_max_len's default (MySQL's).
+const groupConcatMaxLen = 1024
+
+// groupConcat registers a GROUP_CONCAT aggregate. The parser passes the
+// separator as the last argument.
+func (r *aggResolver) groupConcat(x *ast.AggregateFuncExpr, args []expr.Expr) (int, expr.Type, bool, error) {
+	p := r.p
+	spec := &concatSpec{sep: ",", distinct: x.Distinct}
+	if len(args) > 1 {
+		sv, err := args[len(args)-1].Eval(&expr.Context{}, nil)
+		if err != nil {
+			return 0, expr.Type{}, false, err
+		}
+		spec.sep = expr.Text(sv)
+		args = args[:len(args)-1]
+	}
+	if x.Order != nil {
+		for _, it := range x.Order.Items {
+			e, err := r.sc.compile(it.Expr, "order clause")
+			if err != nil {
+				return 0, expr.Type{}, false, err
+			}
+			spec.order = append(spec.order, orderKey{e: e, desc: it.Desc, coll: e.Type().Collation()})
+		}
+	}
+	p.aggs = append(p.aggs, aggSlot{args: args, concat: spec})
+	t := expr.Type{Kind: keycodec.KindString, Column: catalog.ColumnType{Name: "text", Collation: "utf8mb4_general_ci"}}
+	return len(p.groupBy) + len(p.aggs) - 1, t, true, nil
 }
 
 // selectPlan is a compiled SELECT, re-executable with new parameters.
@@ -470,6 +515,15 @@ func (r *aggResolver) Resolve(n ast.ExprNode) (int, expr.Type, bool, error) {
 			args = append(args, e)
 			argType = e.Type()
 		}
+		if name == "group_concat" {
+			return r.groupConcat(x, args)
+		}
+		if len(args) > 1 {
+			if name != "count" || !x.Distinct {
+				return 0, expr.Type{}, false, errorf(mysql.ER_PARSE_ERROR, "You have an error in your SQL syntax near '%s'", restore(x))
+			}
+			argType = expr.Type{Kind: keycodec.KindString, Column: catalog.ColumnType{Name: "varbinary", Collation: "binary"}}
+		}
 		newAgg, t, err := expr.NewAggregate(name, x.Distinct, argType)
 		if err != nil {
 			return 0, expr.Type{}, false, err
@@ -589,6 +643,12 @@ func restore(n ast.Node) string {
 // fieldName is the column name MySQL gives an unaliased expression: its
 // text as written.
 func fieldName(f *ast.SelectField) string {
+	if v, ok := f.Expr.(ast.ValueExpr); ok {
+		// A string literal is named by its value, unquoted.
+		if str, ok := v.GetValue().(string); ok {
+			return str
+		}
+	}
 	if t := strings.TrimSpace(f.Text()); t != "" {
 		return t
 	}
@@ -884,9 +944,10 @@ type groupTable struct {
 }
 
 type group struct {
-	vals  []expr.Value // group by values then first values
-	aggs  []expr.Aggregate
-	first []expr.Value
+	vals    []expr.Value // group by values then first values
+	aggs    []expr.Aggregate
+	first   []expr.Value
+	concats map[int][]concatItem
 }
 
 func newGroupTable(p *selectPlan) *groupTable {
@@ -915,7 +976,7 @@ func (g *groupTable) add(ec *expr.Context, row []expr.Value) error {
 					return err
 				}
 				gr.first[i] = cloneValue(v)
-			} else {
+			} else if a.concat == nil {
 				gr.aggs[i] = a.newAgg()
 			}
 		}
@@ -926,14 +987,46 @@ func (g *groupTable) add(ec *expr.Context, row []expr.Value) error {
 		if a.first {
 			continue
 		}
+		if a.concat != nil {
+			item, ok, err := concatRow(ec, a, row)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if gr.concats == nil {
+					gr.concats = map[int][]concatItem{}
+				}
+				gr.concats[i] = append(gr.concats[i], item)
+			}
+			continue
+		}
 		var v expr.Value
-		if len(a.args) > 0 {
+		switch len(a.args) {
+		case 0:
+			v = keycodec.IntValue(1) // COUNT(*)
+		case 1:
 			var err error
 			if v, err = a.args[0].Eval(ec, row); err != nil {
 				return err
 			}
-		} else {
-			v = keycodec.IntValue(1) // COUNT(*)
+		default:
+			// COUNT(DISTINCT a, b): one binary key per tuple, NULL if any
+			// value is NULL.
+			var key []byte
+			for _, e := range a.args {
+				x, err := e.Eval(ec, row)
+				if err != nil {
+					return err
+				}
+				if x.Kind == keycodec.KindNull {
+					key = nil
+					break
+				}
+				key = valueKey(key, x, e.Type().Collation())
+			}
+			if key != nil {
+				v = keycodec.BytesValue(key)
+			}
 		}
 		if err := gr.aggs[i].Add(ec, v); err != nil {
 			return err
@@ -948,7 +1041,7 @@ func (g *groupTable) finish(ec *expr.Context, emit func([]expr.Value) error) err
 		// An aggregate over no rows still returns one row.
 		gr := &group{aggs: make([]expr.Aggregate, len(p.aggs)), first: make([]expr.Value, len(p.aggs))}
 		for i, a := range p.aggs {
-			if !a.first {
+			if !a.first && a.concat == nil {
 				gr.aggs[i] = a.newAgg()
 			}
 		}
@@ -958,9 +1051,12 @@ func (g *groupTable) finish(ec *expr.Context, emit func([]expr.Value) error) err
 		row := make([]expr.Value, 0, len(p.groupBy)+len(p.aggs))
 		row = append(row, gr.vals...)
 		for i, a := range p.aggs {
-			if a.first {
+			switch {
+			case a.first:
 				row = append(row, gr.first[i])
-			} else {
+			case a.concat != nil:
+				row = append(row, a.concat.result(gr.concats[i]))
+			default:
 				row = append(row, gr.aggs[i].Result())
 			}
 		}
@@ -978,4 +1074,59 @@ func cloneValue(v expr.Value) expr.Value {
 		v.Str = append([]byte(nil), v.Str...)
 	}
 	return v
+}
+
+// concatRow evaluates one row's GROUP_CONCAT value (skipped if any
+// argument is NULL).
+func concatRow(ec *expr.Context, a aggSlot, row []expr.Value) (concatItem, bool, error) {
+	var b []byte
+	for _, e := range a.args {
+		v, err := e.Eval(ec, row)
+		if err != nil {
+			return concatItem{}, false, err
+		}
+		if v.Kind == keycodec.KindNull {
+			return concatItem{}, false, nil
+		}
+		b = expr.AppendFormat(b, v, e.Type())
+	}
+	item := concatItem{val: string(b)}
+	for _, o := range a.concat.order {
+		v, err := o.e.Eval(ec, row)
+		if err != nil {
+			return concatItem{}, false, err
+		}
+		item.keys = append(item.keys, cloneValue(v))
+	}
+	return item, true, nil
+}
+
+// result joins a group's values.
+func (c *concatSpec) result(items []concatItem) expr.Value {
+	if len(items) == 0 {
+		return expr.Value{}
+	}
+	if c.order != nil {
+		sort.SliceStable(items, func(i, j int) bool { return lessKeys(items[i].keys, items[j].keys, c.order) })
+	}
+	var b []byte
+	seen := map[string]bool{}
+	for _, it := range items {
+		if c.distinct {
+			k := string(keycodec.AppendNull(nil)) + it.val
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		if len(b) > 0 {
+			b = append(b, c.sep...)
+		}
+		b = append(b, it.val...)
+		if len(b) >= groupConcatMaxLen {
+			b = b[:groupConcatMaxLen]
+			break
+		}
+	}
+	return keycodec.BytesValue(b)
 }

@@ -153,6 +153,11 @@ func (s *Session) show(ctx context.Context, n *ast.ShowStmt) (*textTable, error)
 			return t, nil
 		}
 		cols := []string{"Tables_in_" + dbName}
+		if n.Pattern != nil {
+			if v, ok := n.Pattern.Pattern.(ast.ValueExpr); ok {
+				cols[0] += " (" + fmt.Sprint(v.GetValue()) + ")"
+			}
+		}
 		if n.Full {
 			cols = append(cols, "Table_type")
 		}

@@ -108,6 +108,16 @@ func (s *Session) strict() bool {
 	return strings.Contains(mode, "STRICT_TRANS_TABLES") || strings.Contains(mode, "STRICT_ALL_TABLES") || strings.Contains(mode, "TRADITIONAL")
 }
 
+// divZeroError reports whether division by zero in stored values fails
+// (strict mode with ERROR_FOR_DIVISION_BY_ZERO).
+func (s *Session) divZeroError() bool {
+	mode := sysVars["sql_mode"].def
+	if v, ok := s.vars["sql_mode"]; ok {
+		mode = string(v.Str)
+	}
+	return s.strict() && strings.Contains(strings.ToUpper(mode), "ERROR_FOR_DIVISION_BY_ZERO")
+}
+
 // sysVar reads @@name for expressions.
 func (s *Session) sysVar(name string, global bool) (expr.Value, error) {
 	name = strings.ToLower(name)

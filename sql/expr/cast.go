@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -441,17 +442,22 @@ func castString(ctx *Context, v Value, col *catalog.Column, rowNum int) (Value, 
 			}
 			cut = b[:i]
 		}
-		if !binary && strings.TrimRight(string(b[len(cut):]), " ") == "" {
-			return keycodec.BytesValue(cut), nil
+		if binary || strings.TrimRight(string(b[len(cut):]), " ") != "" {
+			// Strict mode fails with 1406; otherwise MySQL truncates
+			// with warning 1265.
+			if ctx.Strict {
+				return Value{}, mysqlserver.NewError(mysql.ER_DATA_TOO_LONG, "22001",
+					sprintf("Data too long for column '%s' at row %d", col.Name, rowNum))
+			}
+			_ = truncated(ctx, col, rowNum)
 		}
-		// Strict mode fails with 1406; otherwise MySQL truncates with
-		// warning 1265.
-		if ctx.Strict {
-			return Value{}, mysqlserver.NewError(mysql.ER_DATA_TOO_LONG, "22001",
-				sprintf("Data too long for column '%s' at row %d", col.Name, rowNum))
-		}
-		_ = truncated(ctx, col, rowNum)
 		b = cut
+	}
+	if ct.Name == "char" {
+		// CHAR values are space-padded in storage and returned with the
+		// trailing spaces removed (PAD_CHAR_TO_FULL_LENGTH is not
+		// supported): store them already stripped.
+		b = bytes.TrimRight(b, " ")
 	}
 	if ct.Name == "binary" && len(b) < limit {
 		// BINARY(N) pads with zero bytes.

@@ -71,6 +71,10 @@ type Context struct {
 	// Strict is sql_mode STRICT_TRANS_TABLES: bad values in Cast fail
 	// instead of being adjusted with a warning.
 	Strict bool
+	// DivZeroError makes division by zero fail with 1365 instead of
+	// yielding NULL with a warning: set while computing values to store
+	// in strict mode with ERROR_FOR_DIVISION_BY_ZERO.
+	DivZeroError bool
 	// SysVar returns a system variable (@@name, @@session.name,
 	// @@global.name); nil or an error fails with 1193 unknown variable.
 	SysVar func(name string, global bool) (Value, error)

@@ -323,8 +323,8 @@ func (c *compiler) call(n *ast.FuncCallExpr) (Expr, error) {
 		e.t = tDec(e.t.Column.Precision-e.t.Column.Scale+1, 0)
 	}
 	if len(e.args) > 0 {
-		if k, ok := e.args[len(e.args)-1].(*constExpr); ok && k.v.Kind != kNull {
-			n := int(max(-100, min(intOf(nil, k.v), 100)))
+		if k, ok := constArg(e.args[len(e.args)-1]); ok && k.Kind != kNull {
+			n := int(max(-100, min(intOf(nil, k), 100)))
 			switch name {
 			case "now", "current_timestamp", "localtime", "localtimestamp", "sysdate", "utc_timestamp":
 				if n < 0 || n > 6 {
@@ -340,6 +340,21 @@ func (c *compiler) call(n *ast.FuncCallExpr) (Expr, error) {
 		}
 	}
 	return e, nil
+}
+
+// constArg is the value of a literal argument, also a negated one
+// (ROUND(x, -2)).
+func constArg(x Expr) (Value, bool) {
+	switch k := x.(type) {
+	case *constExpr:
+		return k.v, true
+	case *negExpr:
+		if _, ok := k.x.(*constExpr); ok {
+			v, err := k.Eval(nil, nil)
+			return v, err == nil
+		}
+	}
+	return Value{}, false
 }
 
 // dateLiteral compiles DATE'…' and TIMESTAMP'…'.

@@ -356,6 +356,9 @@ func (e *arithExpr) rangeErr(what string) error {
 }
 
 func divZero(ctx *Context) (Value, error) {
+	if ctx.DivZeroError {
+		return Value{}, mysqlserver.CodeError(mysql.ER_DIVISION_BY_ZERO)
+	}
 	ctx.Warn(1365, "Division by 0")
 	return Value{}, nil
 }

@@ -68,7 +68,7 @@ ok affected=1
 
 INSERT INTO sbtest1 (id, k, c, pad) VALUES (3, 7, 'c3b', 'p3b')
 ----
-ok affected=1
+ok affected=1 id=3
 
 INSERT INTO sbtest1 (id, k, c, pad) VALUES (0, 4994, 'c5', 'p5')
 ----
@@ -98,3 +98,4 @@ ok affected=0
 INSERT INTO sbtest1 (id, k, c, pad) VALUES (1, 1, '', '')
 ----
 error 1062: Duplicate entry '1' for key 'sbtest1.PRIMARY'
+
