@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/polarsql/polar/compute/mysqlserver"
@@ -100,4 +101,40 @@ func BenchmarkRangeOrder(b *testing.B) {
 			b.Fatal(err, len(r.Rows))
 		}
 	}
+}
+
+// BenchmarkUpdateIndexParallel is sysbench's oltp_update_index statement
+// from 8 concurrent sessions, autocommit: the write path end to end
+// (group commit, storage append) without the protocol.
+func BenchmarkUpdateIndexParallel(b *testing.B) {
+	db, node := newTestDBNode(b)
+	s := db.NewSession(mysqlserver.ConnInfo{})
+	loadSbtest(b, s, 10000)
+	c0, s0 := db.eng.Stats().Commits, node.Syncs()
+	defer func() {
+		if n := node.Syncs() - s0; n > 0 {
+			b.ReportMetric(float64(db.eng.Stats().Commits-c0)/float64(n), "commits/fsync")
+		}
+	}()
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	var seq atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		s := db.NewSession(mysqlserver.ConnInfo{})
+		defer s.Close()
+		if err := s.UseDB(context.Background(), "sbtest"); err != nil {
+			b.Error(err)
+			return
+		}
+		st := prepareStmt(b, s, "UPDATE sbtest1 SET k=k+1 WHERE id=?")
+		args := []any{int64(0)}
+		for pb.Next() {
+			args[0] = seq.Add(7919)%10000 + 1
+			if _, err := s.Execute(context.Background(), st, args); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

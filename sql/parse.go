@@ -21,7 +21,9 @@ func parse(text string) ([]ast.StmtNode, error) {
 	if err != nil {
 		return nil, syntaxError(err)
 	}
-	return stmts, nil
+	// The parser reuses its result slice on its next parse: copy it
+	// before the parser goes back to the pool.
+	return append([]ast.StmtNode(nil), stmts...), nil
 }
 
 // syntaxError turns a parser error into MySQL's 1064 with the parser's

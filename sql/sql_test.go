@@ -15,6 +15,7 @@ import (
 	"github.com/polarsql/polar/compute/catalog"
 	"github.com/polarsql/polar/compute/engine"
 	"github.com/polarsql/polar/compute/mysqlserver"
+	"github.com/polarsql/polar/storage"
 	"github.com/polarsql/polar/storage/storagetest"
 )
 
@@ -23,13 +24,20 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // newTestDB starts a storage node, an engine and a SQL front end.
 func newTestDB(t testing.TB) *DB {
 	t.Helper()
+	db, _ := newTestDBNode(t)
+	return db
+}
+
+// newTestDBNode is newTestDB also returning the storage node.
+func newTestDBNode(t testing.TB) (*DB, *storage.Node) {
+	t.Helper()
 	n := storagetest.Start(t)
 	e, err := engine.Open(context.Background(), engine.Config{Storage: n, BufferPoolBytes: 16 << 20, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	return New(e, catalog.Open(e), Config{Logger: discard})
+	return New(e, catalog.Open(e), Config{Logger: discard}), n
 }
 
 // render turns results or an error into the text the scripts expect:

@@ -489,34 +489,49 @@ func (n *Node) memberAddr(id uint64) string {
 
 // propose submits a command and waits for its applied result.
 func (n *Node) propose(ctx context.Context, typ cmdType, body []byte) (applyResult, error) {
-	if err := n.leaderError(); err != nil {
+	wait, err := n.proposeAsync(ctx, typ, body)
+	if err != nil {
 		return applyResult{}, err
+	}
+	return wait()
+}
+
+// proposeAsync proposes a command and returns once raft has taken it (its
+// log position follows every earlier proposal's); wait blocks until it is
+// applied, ctx ends or the node stops, and must be called once.
+func (n *Node) proposeAsync(ctx context.Context, typ cmdType, body []byte) (wait func() (applyResult, error), err error) {
+	if err := n.leaderError(); err != nil {
+		return nil, err
 	}
 	id := n.reqSeq.Add(1)
 	ch := make(chan applyResult, 1)
 	n.wmu.Lock()
 	n.waiters[id] = ch
 	n.wmu.Unlock()
-	defer func() {
+	forget := func() {
 		n.wmu.Lock()
 		delete(n.waiters, id)
 		n.wmu.Unlock()
-	}()
+	}
 	data := encodeCommand(typ, id, time.Now().UnixMilli(), body)
 	if err := n.raft.Propose(ctx, data); err != nil {
+		forget()
 		if errors.Is(err, raft.ErrProposalDropped) {
-			return applyResult{}, n.leaderErrorOrUnknown()
+			return nil, n.leaderErrorOrUnknown()
 		}
-		return applyResult{}, n.ctxError(ctx, err)
+		return nil, n.ctxError(ctx, err)
 	}
-	select {
-	case res := <-ch:
-		return res, nil
-	case <-ctx.Done():
-		return applyResult{}, n.ctxError(ctx, ctx.Err())
-	case <-n.ctx.Done():
-		return applyResult{}, ErrShuttingDown
-	}
+	return func() (applyResult, error) {
+		defer forget()
+		select {
+		case res := <-ch:
+			return res, nil
+		case <-ctx.Done():
+			return applyResult{}, n.ctxError(ctx, ctx.Err())
+		case <-n.ctx.Done():
+			return applyResult{}, ErrShuttingDown
+		}
+	}, nil
 }
 
 func (n *Node) leaderErrorOrUnknown() error {

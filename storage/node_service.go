@@ -34,6 +34,10 @@ func (n *Node) Append(ctx context.Context, batch []byte) (AppendResult, error) {
 	ctx, cancel := withDefaultTimeout(ctx, n.cfg.AppendTimeout)
 	defer cancel()
 	res, err := n.propose(ctx, cmdAppend, batch)
+	return appendOutcome(res, err)
+}
+
+func appendOutcome(res applyResult, err error) (AppendResult, error) {
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -41,6 +45,37 @@ func (n *Node) Append(ctx context.Context, batch []byte) (AppendResult, error) {
 		return AppendResult{}, res.err
 	}
 	return AppendResult{LastLSN: res.lastLSN, Duplicate: res.duplicate}, nil
+}
+
+// StartAppend implements Pipeliner: the batch is checked as Append checks
+// it and proposed; the outcome arrives on the returned channel.
+func (n *Node) StartAppend(ctx context.Context, batch []byte) (<-chan AppendOutcome, error) {
+	if len(batch) > wal.MaxBatchSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(batch), wal.MaxBatchSize)
+	}
+	h, err := wal.DecodeHeader(batch)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := wal.DecodeBatch(batch); err != nil {
+		return nil, err
+	}
+	if epoch := n.sm.metadata().Epoch; h.Epoch < epoch {
+		return nil, fmt.Errorf("%w: batch epoch %d, current epoch %d", ErrStaleEpoch, h.Epoch, epoch)
+	}
+	ctx, cancel := withDefaultTimeout(ctx, n.cfg.AppendTimeout)
+	wait, err := n.proposeAsync(ctx, cmdAppend, batch)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	out := make(chan AppendOutcome, 1)
+	go func() { // ends when the proposal is applied, ctx ends or the node stops
+		defer cancel()
+		r, err := appendOutcome(wait())
+		out <- AppendOutcome{Result: r, Err: err}
+	}()
+	return out, nil
 }
 
 // GetPage implements Service. Any node that has applied lsn answers.
@@ -189,3 +224,7 @@ func (n *Node) ChangeMember(ctx context.Context, add bool, id uint64, addr strin
 		}
 	}
 }
+
+// Syncs returns how many raft log writes were fsynced since the node
+// started: commits per fsync is the engine's commit count over it.
+func (n *Node) Syncs() uint64 { return n.rlog.syncs.Load() }

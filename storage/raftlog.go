@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"go.etcd.io/raft/v3"
@@ -104,6 +105,7 @@ type cachedEntry struct {
 type RaftLog struct {
 	db     *pebble.DB
 	limits raftLogLimits
+	syncs  atomic.Uint64 // fsynced saves (group commit: commits per fsync)
 
 	wmu sync.Mutex
 	mu  sync.RWMutex
@@ -501,6 +503,7 @@ func (l *RaftLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, mustSync bool
 	opts := pebble.NoSync
 	if mustSync {
 		opts = pebble.Sync
+		l.syncs.Add(1)
 	}
 	if err := b.Commit(opts); err != nil {
 		return fmt.Errorf("raftlog: commit: %w", err)

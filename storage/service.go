@@ -32,6 +32,22 @@ type Service interface {
 	ReportReadLSN(ctx context.Context, node string, lsn wal.LSN, leave bool) (horizon wal.LSN, err error)
 }
 
+// Pipeliner is implemented by services that take several appends in
+// flight (the in-process Node). StartAppend returns once the batch's place
+// in the log order is fixed — a later StartAppend lands after it — and
+// the channel then yields the outcome Append would have returned. The
+// compute engine uses it to form and send the next commit group while the
+// previous one is being made durable.
+type Pipeliner interface {
+	StartAppend(ctx context.Context, batch []byte) (<-chan AppendOutcome, error)
+}
+
+// AppendOutcome is the result of a pipelined append.
+type AppendOutcome struct {
+	Result AppendResult
+	Err    error
+}
+
 // AppendResult describes a successful append.
 type AppendResult struct {
 	LastLSN   wal.LSN // durable end of the log after the append

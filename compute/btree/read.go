@@ -242,9 +242,10 @@ func (r reader) get(ctx context.Context, key []byte) ([]byte, bool, error) {
 var batchBytes = 256 << 10
 
 // firstBatchBytes bounds an iterator's first batch, which is all a point
-// read by Seek and one Next needs; later batches grow fourfold up to
+// read by Seek and one Next needs (small: a point read or a commit's
+// version pruning copies one or two entries); later batches grow fourfold up to
 // batchBytes.
-const firstBatchBytes = 4 << 10
+const firstBatchBytes = 512
 
 type entry struct{ key, val []byte }
 

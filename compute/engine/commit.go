@@ -61,29 +61,70 @@ func (e *Engine) commit(ctx context.Context, apply applyFunc) (uint64, error) {
 	return res.csn, res.err
 }
 
-// runCommitter is the committer goroutine.
+// maxInFlight bounds the commit groups whose appends are in flight at
+// once when storage takes pipelined appends.
+const maxInFlight = 8
+
+// flight is a commit group whose batch storage is making durable.
+type flight struct {
+	out    <-chan storage.AppendOutcome
+	cancel context.CancelFunc
+	ok     []pending
+	first  wal.LSN
+	last   wal.LSN
+	csn    uint64
+	bytes  int
+}
+
+type pending struct {
+	req *commitReq
+	csn uint64
+}
+
+// runCommitter is the committer goroutine. With a storage.Pipeliner it
+// forms and sends the next group while earlier ones are in flight
+// (storage merges them into one fsync), acknowledging groups strictly in
+// log order; otherwise each group's append completes before the next.
 func (e *Engine) runCommitter() {
 	defer e.wg.Done()
+	pipe, _ := e.st.(storage.Pipeliner)
 	var group []*commitReq
+	var inflight []*flight
 	for {
-		group = group[:0]
+		var oldest <-chan storage.AppendOutcome
+		if len(inflight) > 0 {
+			oldest = inflight[0].out
+		}
+		reqc := e.commitc
+		if len(inflight) >= maxInFlight {
+			reqc = nil
+		}
 		select {
-		case req := <-e.commitc:
-			group = append(group, req)
+		case req := <-reqc:
+			group = append(group[:0], req)
+		drain:
+			for len(group) < 1024 {
+				select {
+				case req := <-e.commitc:
+					group = append(group, req)
+				default:
+					break drain
+				}
+			}
+			if f := e.startGroup(group, pipe); f != nil {
+				inflight = append(inflight, f)
+			}
+		case o := <-oldest:
+			inflight = e.settle(inflight, &o)
 		case <-e.ctx.Done():
+			// Queued commits fail; groups in flight get their real outcome.
+			for len(inflight) > 0 {
+				o := <-inflight[0].out
+				inflight = e.settle(inflight, &o)
+			}
 			e.drainCommits()
 			return
 		}
-	drain:
-		for len(group) < 1024 {
-			select {
-			case req := <-e.commitc:
-				group = append(group, req)
-			default:
-				break drain
-			}
-		}
-		e.commitGroup(group)
 	}
 }
 
@@ -99,23 +140,21 @@ func (e *Engine) drainCommits() {
 	}
 }
 
-// commitGroup writes, logs and acknowledges one group.
-func (e *Engine) commitGroup(group []*commitReq) {
+// startGroup writes one group's versions into pages, encodes its batch and
+// starts the append. It returns the group in flight, or nil when nothing
+// is left to wait for (no commit applied, or the append completed here).
+func (e *Engine) startGroup(group []*commitReq, pipe storage.Pipeliner) *flight {
 	if err := e.recoverWrites(e.ctx); err != nil {
 		for _, req := range group {
 			req.done <- commitResult{err: err}
 		}
-		return
+		return nil
 	}
 	ctx := e.ctx
 	var recs []wal.Record
 	first := e.nextLSN
 	next := first
 	csn := e.lastCSN
-	type pending struct {
-		req *commitReq
-		csn uint64
-	}
 	var ok []pending
 	m := mtr.New()
 	size := 0
@@ -147,59 +186,103 @@ func (e *Engine) commitGroup(group []*commitReq) {
 		ok = append(ok, pending{req, c})
 	}
 	if len(ok) == 0 {
-		return
+		return nil
 	}
 	batch := wal.Batch{Epoch: e.epoch, FirstLSN: first, Records: recs}
 	raw, err := batch.Encode(nil)
-	if err == nil {
-		err = e.append(ctx, raw, batch.LastLSN())
-	}
-	if err != nil {
-		e.failWrites(fmt.Errorf("commit of LSNs %d..%d: %w", first, batch.LastLSN(), err))
-		for _, p := range ok {
-			p.req.done <- commitResult{err: fmt.Errorf("%w: %v", ErrWritesStopped, err)}
+	f := &flight{ok: ok, first: first, last: batch.LastLSN(), csn: csn, bytes: len(raw)}
+	// The next group continues the numbering; a failure resets both from
+	// storage (recoverWrites).
+	e.nextLSN, e.lastCSN = next, csn
+	if err == nil && pipe != nil {
+		actx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+		f.cancel = cancel
+		if f.out, err = pipe.StartAppend(actx, raw); err == nil {
+			return f
 		}
-		return
+		cancel()
 	}
-	e.nextLSN = next
-	e.lastCSN = csn
-	e.pool.SetDurable(next - 1)
-	e.visibleCSN.Store(csn)
-	e.stats.commits.Add(uint64(len(ok)))
-	e.stats.batches.Add(1)
-	e.stats.redoBytes.Add(uint64(len(raw)))
-	for _, p := range ok {
-		p.req.done <- commitResult{csn: p.csn}
+	if err == nil {
+		actx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
+		_, err = e.st.Append(actx, raw)
+		cancel()
 	}
+	done := make(chan storage.AppendOutcome, 1)
+	done <- storage.AppendOutcome{Err: err}
+	f.out = done
+	e.settle([]*flight{f}, nil)
+	return nil
 }
 
-// append makes a batch durable. The storage client retries what is safe;
-// if the outcome stays unknown, the engine fences itself with a new epoch
-// and reads the durable end of the log to learn whether the batch made it.
-func (e *Engine) append(ctx context.Context, raw []byte, last wal.LSN) error {
-	actx, cancel := context.WithTimeout(ctx, e.cfg.CommitTimeout)
-	_, err := e.st.Append(actx, raw)
-	cancel()
-	if err == nil {
-		return nil
+// settle handles the outcome of the oldest group in flight (o, or read from
+// its channel when o is nil). On success the group is acknowledged. On
+// failure every later group's outcome is collected too, the batches are
+// fenced with a new epoch, those that reached the durable end of the log
+// are acknowledged and the rest fail, and writes stop until recovery. It
+// returns the groups still in flight.
+func (e *Engine) settle(inflight []*flight, o *storage.AppendOutcome) []*flight {
+	f := inflight[0]
+	var out storage.AppendOutcome
+	if o != nil {
+		out = *o
+	} else {
+		out = <-f.out
 	}
+	if out.Err == nil {
+		e.acknowledge(f)
+		return inflight[1:]
+	}
+	for _, later := range inflight[1:] {
+		<-later.out // their batches follow a failed one: only fencing tells
+	}
+	err := out.Err
+	durable := wal.LSN(0)
 	if errors.Is(err, storage.ErrStaleEpoch) {
-		return fmt.Errorf("another primary took over: %w", err)
+		err = fmt.Errorf("another primary took over: %w", err)
+	} else {
+		fctx, cancel := context.WithTimeout(e.ctx, e.cfg.CommitTimeout)
+		epoch, end, ferr := e.st.BumpEpoch(fctx, e.cfg.NodeName, e.epoch)
+		cancel()
+		if ferr != nil {
+			err = fmt.Errorf("append failed (%v) and fencing failed: %w", err, ferr)
+		} else {
+			e.epoch, durable = epoch, end
+		}
 	}
-	if !errors.Is(err, storage.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	var failed []*flight
+	for _, g := range inflight {
+		if g.cancel != nil {
+			g.cancel()
+		}
+		if durable >= g.last {
+			e.log.Warn("commit outcome was unknown; the batch is durable", "last_lsn", g.last)
+			e.acknowledge(g)
+		} else {
+			failed = append(failed, g)
+		}
 	}
-	// Unknown outcome: fence the batch, then look.
-	fctx, fcancel := context.WithTimeout(e.ctx, e.cfg.CommitTimeout)
-	defer fcancel()
-	epoch, end, ferr := e.st.BumpEpoch(fctx, e.cfg.NodeName, e.epoch)
-	if ferr != nil {
-		return fmt.Errorf("append timed out (%v) and fencing failed: %w", err, ferr)
+	if len(failed) > 0 {
+		e.failWrites(fmt.Errorf("commit of LSNs %d..%d: %w", failed[0].first, failed[len(failed)-1].last, err))
+		for _, g := range failed {
+			for _, p := range g.ok {
+				p.req.done <- commitResult{err: fmt.Errorf("%w: %v", ErrWritesStopped, err)}
+			}
+		}
 	}
-	e.epoch = epoch
-	if end >= last {
-		e.log.Warn("commit outcome was unknown; the batch is durable", "last_lsn", last)
-		return nil
+	return nil
+}
+
+// acknowledge makes a durable group visible and tells its committers.
+func (e *Engine) acknowledge(f *flight) {
+	if f.cancel != nil {
+		f.cancel()
 	}
-	return fmt.Errorf("append timed out and the batch is not durable (log ends at %d): %w", end, err)
+	e.pool.SetDurable(f.last)
+	e.visibleCSN.Store(f.csn)
+	e.stats.commits.Add(uint64(len(f.ok)))
+	e.stats.batches.Add(1)
+	e.stats.redoBytes.Add(uint64(f.bytes))
+	for _, p := range f.ok {
+		p.req.done <- commitResult{csn: p.csn}
+	}
 }
