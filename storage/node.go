@@ -139,8 +139,14 @@ func StartNode(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), waiters: map[uint64]chan applyResult{}}
 	n.reqSeq.Store(rand.Uint64() >> 1)
 	var err error
+	// A block cache big enough for the hot page images: materialising a
+	// page reads its last image, and without a cache every read is a
+	// pread.
+	cache := pebble.NewCache(256 << 20)
+	defer cache.Unref()
 	n.db, err = pebble.Open(filepath.Join(cfg.Dir, "db"), &pebble.Options{
 		MemTableSize: 64 << 20,
+		Cache:        cache,
 		Logger:       pebbleLogger{n.log},
 	})
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {

@@ -20,7 +20,7 @@ var ErrBelowHorizon = errors.New("storage: page version below the GC horizon")
 // defaultMaterializeAfter bounds the delta chain a read replays; images
 // read about 5× faster than long reconstructions (DESIGN.md, "Delta
 // pile-up").
-const defaultMaterializeAfter = 16
+const defaultMaterializeAfter = 64
 
 // gcHorizonKey persists the page GC horizon (u64, big-endian). It is the bare
 // page prefix: it sorts before every page-version key and, being shorter,

@@ -118,6 +118,7 @@ func run(args []string) error {
 	storageList := fs.String("storage", "", "--role=compute: the storage cluster's nodes, host:port,...")
 	bufferPoolMB := fs.Int64("buffer-pool-mb", 0, "page cache size in MiB (default a quarter of the machine's memory)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -154,6 +155,13 @@ func run(args []string) error {
 
 	if !passwordSet {
 		*rootPassword = os.Getenv("POLAR_ROOT_PASSWORD")
+	}
+	if *pprofAddr != "" {
+		stop, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	peerMap, err := parsePeers(*peers)
 	if err != nil {
