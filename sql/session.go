@@ -41,9 +41,6 @@ type Session struct {
 	mu      sync.Mutex
 	running *stmtCancel
 	startAt time.Time
-	// killConn closes the connection (KILL CONNECTION); set by the
-	// embedding server when it can.
-	killConn func()
 }
 
 // stmtCancel lets KILL from another connection stop a statement.

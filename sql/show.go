@@ -530,10 +530,11 @@ func (s *Session) runKill(n *ast.KillStmt) error {
 	if running != nil {
 		running.cancel()
 	}
-	if !n.Query && o != s {
-		if o.killConn != nil {
-			o.killConn()
+	if !n.Query {
+		if o.info.Kill == nil {
+			return errorf(mysql.ER_NOT_SUPPORTED_YET, "KILL CONNECTION of an embedded session; use KILL QUERY")
 		}
+		o.info.Kill()
 	}
 	return nil
 }

@@ -109,6 +109,10 @@ type ConnInfo struct {
 	Attributes map[string]string // connection attributes (_client_name, program_name, ...)
 	AuthPlugin string            // plugin that authenticated the client
 	TLS        bool              // the connection uses TLS
+	// Kill closes the connection from any goroutine (KILL CONNECTION):
+	// the connection's goroutine then ends it as for a client disconnect
+	// and calls the Handler's Close. Nil outside the server.
+	Kill func()
 }
 
 // MultiStatements reports whether the client allowed several statements per

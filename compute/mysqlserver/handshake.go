@@ -160,6 +160,7 @@ func (c *conn) handshake(ctx context.Context) error {
 		Attributes: resp.attrs,
 		AuthPlugin: plugin,
 		TLS:        c.info.TLS,
+		Kill:       func() { _ = c.raw.Close() },
 	}
 	h, err := c.newHandler()
 	if err != nil {
