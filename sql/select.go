@@ -668,7 +668,7 @@ func (p *selectPlan) run(ctx context.Context, s *Session, tx *engine.Txn, ec *ex
 
 // exec runs the plan for one enclosing row (outer, for correlated
 // references), returning at most max rows when max > 0.
-func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *expr.Context, outer []expr.Value, max int) ([][]expr.Value, error) {
+func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *expr.Context, outer []expr.Value, maxRows int) ([][]expr.Value, error) {
 	limit, offset := int64(-1), int64(0)
 	var err error
 	if p.limit != nil {
@@ -681,8 +681,8 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 			return nil, err
 		}
 	}
-	if max > 0 && (limit < 0 || int64(max) < limit) {
-		limit = int64(max)
+	if maxRows > 0 && (limit < 0 || int64(maxRows) < limit) {
+		limit = int64(maxRows)
 	}
 	if limit == 0 {
 		return nil, nil
@@ -700,9 +700,13 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 	}
 	early := !p.grouped && p.order == nil
 	skipped := int64(0)
+	// Rows kept are copied into arenas grown in chunks, so a 100-row
+	// result costs a few allocations, not hundreds; post is scratch.
+	var post, arena, keyArena []expr.Value
+	ncols := len(p.cols)
 	emit := func(in []expr.Value) error {
-		post := make([]expr.Value, nf+len(in))
-		copy(post[nf:], in)
+		post = append(post[:0], make([]expr.Value, nf)...)
+		post = append(post, in...)
 		for i, f := range p.fields {
 			v, err := f.Eval(ec, post[nf:])
 			if err != nil {
@@ -719,29 +723,36 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 				return nil
 			}
 		}
-		row := post[:nf]
 		if seen != nil {
-			k := string(rowKey(nil, row, p.cols))
+			k := string(rowKey(nil, post[:nf], p.cols))
 			if seen[k] {
 				return nil
 			}
 			seen[k] = true
 		}
 		if p.order != nil {
-			kv := make([]expr.Value, len(p.order))
-			for i, o := range p.order {
+			if len(keyArena)+len(p.order) > cap(keyArena) {
+				keyArena = make([]expr.Value, 0, max(4*len(p.order), 2*cap(keyArena)))
+			}
+			start := len(keyArena)
+			for _, o := range p.order {
 				v, err := o.e.Eval(ec, post)
 				if err != nil {
 					return err
 				}
-				kv[i] = v
+				keyArena = append(keyArena, v)
 			}
-			keys = append(keys, kv)
+			keys = append(keys, keyArena[start:len(keyArena):len(keyArena)])
 		} else if early && skipped < offset {
 			skipped++
 			return nil
 		}
-		out = append(out, row[:len(p.cols):len(p.cols)])
+		if len(arena)+ncols > cap(arena) {
+			arena = make([]expr.Value, 0, max(4*ncols, 2*cap(arena)))
+		}
+		start := len(arena)
+		arena = append(arena, post[:ncols]...)
+		out = append(out, arena[start:len(arena):len(arena)])
 		if early && limit >= 0 && int64(len(out)) >= limit {
 			return errStop
 		}
@@ -760,7 +771,7 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 		if groups != nil {
 			return groups.add(ec, row)
 		}
-		return emit(append([]expr.Value(nil), row...))
+		return emit(row)
 	}
 	row := make([]expr.Value, p.sc.width+len(p.sc.outerRefs))
 	for k, oi := range p.sc.outerRefs {

@@ -46,10 +46,12 @@ func (c *rowCursor) fill(ctx context.Context) bool {
 		if !ok {
 			continue
 		}
+		// The iterator's key and value are its own copies, never
+		// overwritten (btree.Iterator.Key): no need to copy them again.
 		c.la.ok = true
-		c.la.key = append(c.la.key[:0:0], uk...)
+		c.la.key = uk
 		c.la.csn = csn
-		c.la.val = append(c.la.val[:0:0], c.it.Value()...)
+		c.la.val = c.it.Value()
 		return true
 	}
 	c.err = c.it.Err()

@@ -104,7 +104,16 @@ func (c Collation) Compare(a, b string) int {
 		return strings.Compare(a, b)
 	}
 	ci := c == CollationUTF8MB4GeneralCI
-	i, j := 0, 0
+	// Skip the byte-identical prefix (identical bytes are identical
+	// units), backing up to the start of a rune it may split.
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	for p > 0 && p < len(a) && !utf8.RuneStart(a[p]) {
+		p--
+	}
+	i, j := p, p
 	for i < len(a) && j < len(b) {
 		var ua, ub rune
 		ua, i = nextUnit(a, i, ci)
