@@ -705,8 +705,12 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 	var post, arena, keyArena []expr.Value
 	ncols := len(p.cols)
 	emit := func(in []expr.Value) error {
-		post = append(post[:0], make([]expr.Value, nf)...)
-		post = append(post, in...)
+		if n := nf + len(in); cap(post) < n {
+			post = make([]expr.Value, n)
+		} else {
+			post = post[:n]
+		}
+		copy(post[nf:], in)
 		for i, f := range p.fields {
 			v, err := f.Eval(ec, post[nf:])
 			if err != nil {

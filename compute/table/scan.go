@@ -130,6 +130,7 @@ type Rows struct {
 	rowID uint64
 	done  bool
 	err   error
+	arena []keycodec.Value // rows of shared decodes are carved from it
 }
 
 // Next moves to the next row; it returns false at the end of the range or
@@ -145,6 +146,22 @@ func (r *Rows) Next(ctx context.Context) bool {
 		return false
 	}
 	var err error
+	if r.ix == r.t.clustered() && !r.t.hidden && r.opts.Lock == engine.NoLock {
+		// The common case, decoded without copies: the iterator's entries
+		// are never overwritten, and rows come from a shared chunk.
+		n := len(r.t.kinds)
+		if len(r.arena)+n > cap(r.arena) {
+			r.arena = make([]keycodec.Value, 0, 32*n)
+		}
+		row, err := r.t.decodeRowShared(r.arena[len(r.arena):len(r.arena):len(r.arena)+n], r.it.Value())
+		if err != nil {
+			r.err = err
+			return false
+		}
+		r.arena = r.arena[:len(r.arena)+n]
+		r.row = row[:n:n]
+		return true
+	}
 	if r.row, r.rowID, err = r.t.decodeEntry(ctx, r.tx, r.ix, r.it.Key(), r.it.Value(), r.opts); err != nil {
 		r.err = err
 		r.row = nil

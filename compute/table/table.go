@@ -214,11 +214,18 @@ func (t *Table) encodeRow(r Row) ([]byte, error) {
 // decodeRow decodes a clustered value. Columns added after the row was
 // written (ALTER TABLE … ADD COLUMN) read as NULL.
 func (t *Table) decodeRow(b []byte) (Row, error) {
-	_, vals, err := row.DecodeInto(make([]keycodec.Value, 0, len(t.kinds)), b, t.kinds)
+	r, err := t.decodeRowShared(make([]keycodec.Value, 0, len(t.kinds)), b)
+	row.Detach(r) // rows outlive the buffers they were read from
+	return r, err
+}
+
+// decodeRowShared decodes into dst's storage with strings aliasing b: for
+// buffers that are never overwritten (a scan's iterator batches).
+func (t *Table) decodeRowShared(dst []keycodec.Value, b []byte) (Row, error) {
+	_, vals, err := row.DecodeInto(dst, b, t.kinds)
 	if err != nil {
 		return nil, fmt.Errorf("%w: table %s: %w", ErrCorrupt, t.def.Name, err)
 	}
-	row.Detach(vals) // rows outlive the buffers they were read from
 	for len(vals) < len(t.kinds) {
 		vals = append(vals, keycodec.Value{})
 	}
