@@ -34,6 +34,9 @@ const Version = "8.0.36-Polar"
 type Config struct {
 	// Logger receives the SQL layer's logs (default slog.Default()).
 	Logger *slog.Logger
+	// LogSyncs, if set, counts the storage log's fsyncs (an in-process
+	// storage node's): SHOW STATUS then reports commits per fsync.
+	LogSyncs func() uint64
 }
 
 // DB is the SQL front end of one compute node.
@@ -41,6 +44,7 @@ type DB struct {
 	eng *engine.Engine
 	cat *catalog.Catalog
 	log *slog.Logger
+	cfg Config
 
 	// ddlMu is the schema lock: statements hold it shared, DDL
 	// exclusively, so no statement runs with a definition a DDL changes.
@@ -69,7 +73,7 @@ func New(eng *engine.Engine, cat *catalog.Catalog, cfg Config) *DB {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &DB{eng: eng, cat: cat, log: cfg.Logger, tables: map[string]*tableEntry{}, started: time.Now()}
+	return &DB{eng: eng, cat: cat, log: cfg.Logger, cfg: cfg, tables: map[string]*tableEntry{}, started: time.Now()}
 }
 
 // Handler is the mysqlserver handler factory: one Session per connection.

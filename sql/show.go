@@ -352,12 +352,28 @@ func (s *Session) showTable(ctx context.Context, n *ast.ShowStmt) (*tableEntry, 
 func (s *Session) statusRows() [][2]string {
 	n := 0
 	s.db.sessions.Range(func(any, any) bool { n++; return true })
-	return [][2]string{
-		{"Threads_connected", strconv.Itoa(n)},
-		{"Threads_running", "1"},
-		{"Uptime", strconv.FormatInt(int64(time.Since(s.db.started)/time.Second), 10)},
-		{"Questions", strconv.FormatUint(s.db.questions.Load(), 10)},
+	st := s.db.eng.Stats()
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	rows := [][2]string{
+		{"Innodb_buffer_pool_pages_total", strconv.Itoa(st.Pool.Budget)},
+		{"Innodb_buffer_pool_pages_data", strconv.Itoa(st.Pool.Frames)},
+		{"Innodb_buffer_pool_read_requests", u(st.Pool.Hits + st.Pool.Misses)},
+		{"Innodb_buffer_pool_reads", u(st.Pool.Misses)},
+		// Group commit: transactions committed, the redo batches they
+		// were packed into, and (embedded storage) the log fsyncs.
+		{"Polar_commits", u(st.Commits)},
+		{"Polar_commit_batches", u(st.Batches)},
+		{"Polar_redo_bytes", u(st.RedoBytes)},
 	}
+	if s.db.cfg.LogSyncs != nil {
+		rows = append(rows, [2]string{"Polar_log_syncs", u(s.db.cfg.LogSyncs())})
+	}
+	return append(rows,
+		[2]string{"Questions", u(s.db.questions.Load())},
+		[2]string{"Threads_connected", strconv.Itoa(n)},
+		[2]string{"Threads_running", "1"},
+		[2]string{"Uptime", strconv.FormatInt(int64(time.Since(s.db.started)/time.Second), 10)},
+	)
 }
 
 // typeText renders a column type as SHOW COLUMNS does (MySQL 8 style).

@@ -144,7 +144,11 @@ func Open(ctx context.Context, cfg Config) (*Instance, error) {
 	}
 	in.eng = eng
 	in.cat = catalog.Open(eng)
-	in.db = sql.New(eng, in.cat, sql.Config{Logger: cfg.Logger})
+	scfg := sql.Config{Logger: cfg.Logger}
+	if in.node != nil {
+		scfg.LogSyncs = in.node.Syncs
+	}
+	in.db = sql.New(eng, in.cat, scfg)
 	ok = true
 	return in, nil
 }
