@@ -104,13 +104,14 @@ func (c Collation) Compare(a, b string) int {
 		return strings.Compare(a, b)
 	}
 	ci := c == CollationUTF8MB4GeneralCI
-	// Skip the byte-identical prefix (identical bytes are identical
-	// units), backing up to the start of a rune it may split.
+	// Skip the byte-identical prefix, backed up to just after an ASCII
+	// byte: that is a unit boundary in both strings whatever follows
+	// (multi-byte and ill-formed sequences never contain ASCII bytes).
 	p := 0
 	for p < len(a) && p < len(b) && a[p] == b[p] {
 		p++
 	}
-	for p > 0 && p < len(a) && !utf8.RuneStart(a[p]) {
+	for p > 0 && a[p-1] >= utf8.RuneSelf {
 		p--
 	}
 	i, j := p, p
