@@ -285,7 +285,7 @@ func value(v any, col *mysqlserver.Column) (driver.Value, error) {
 	case time.Time:
 		return x, nil
 	case time.Duration:
-		return appendDuration(nil, x, col.Decimals), nil
+		return mysqlserver.AppendText(nil, x, col) // what the text protocol shows
 	case encoding.TextAppender:
 		return x.AppendText(nil)
 	case fmt.Stringer:
@@ -301,36 +301,6 @@ func shortFloat(f float32) float64 {
 	return d
 }
 
-// appendDuration formats a TIME value as MySQL does: [-]HH:MM:SS[.ffffff]
-// with the column's fractional digits (31, "not fixed": as many as needed).
-func appendDuration(b []byte, d time.Duration, decimals uint8) []byte {
-	if d < 0 {
-		b = append(b, '-')
-		d = -d
-	}
-	us := int64(d / time.Microsecond)
-	sec := us / 1e6
-	us %= 1e6
-	h, m, s := sec/3600, sec/60%60, sec%60
-	if h < 10 {
-		b = append(b, '0')
-	}
-	b = strconv.AppendInt(b, h, 10)
-	b = append(b, ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10))
-	digits := int(decimals)
-	if decimals > 6 {
-		digits = 0
-		if us != 0 {
-			digits = 6
-		}
-	}
-	if digits > 0 {
-		frac := strconv.AppendInt(nil, 1e6+us, 10)[1:] // six digits, zero-padded
-		b = append(b, '.')
-		b = append(b, frac[:digits]...)
-	}
-	return b
-}
 
 // ColumnTypeDatabaseTypeName implements driver.RowsColumnTypeDatabaseTypeName
 // with go-sql-driver/mysql's names ("INT", "UNSIGNED BIGINT", "VARCHAR", ...).

@@ -501,40 +501,59 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 	}
 	col := &def.Columns[cols[min(len(a.eq), len(cols)-1)]]
 	if a.lo != nil {
-		v, err := a.lo.Eval(ec, row)
-		if err != nil {
-			return nil, err
+		b, st, err := rangeBound(ec, row, a.lo, a.loInc, col, prefix)
+		if err != nil || st != boundOK {
+			return a.settleBound(rs, st), err
 		}
-		if v.Kind == keycodec.KindNull {
-			return rs, nil
-		}
-		kv, ok, exact := keyValue(v, col)
-		if !ok {
-			return a.fallback(rs), nil
-		}
-		opts.Lo = &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), kv), Inclusive: a.loInc || !exact}
-	} else if col.Type.Kind() != keycodec.KindNull && !col.NotNull {
+		opts.Lo = b
+	} else if !col.NotNull && a.hi != nil {
 		// col < x never matches NULL: start after the NULLs.
-		if a.hi != nil {
-			opts.Lo = &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), keycodec.NullValue()), Inclusive: false}
-		}
+		opts.Lo = &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), keycodec.NullValue()), Inclusive: false}
 	}
 	if a.hi != nil {
-		v, err := a.hi.Eval(ec, row)
-		if err != nil {
-			return nil, err
+		b, st, err := rangeBound(ec, row, a.hi, a.hiInc, col, prefix)
+		if err != nil || st != boundOK {
+			return a.settleBound(rs, st), err
 		}
-		if v.Kind == keycodec.KindNull {
-			return rs, nil
-		}
-		kv, ok, exact := keyValue(v, col)
-		if !ok {
-			return a.fallback(rs), nil
-		}
-		opts.Hi = &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), kv), Inclusive: a.hiInc || !exact}
+		opts.Hi = b
 	}
 	rs.scan = []table.ScanOptions{opts}
 	return rs, nil
+}
+
+// boundState says what evaluating a range bound found.
+type boundState uint8
+
+const (
+	boundOK       boundState = iota
+	boundEmpty               // the bound is NULL: nothing matches
+	boundFallback            // not an index comparison: scan everything
+)
+
+// rangeBound evaluates one side of a range on column col after the
+// equality prefix. An inexact conversion makes the bound inclusive (the
+// filter decides).
+func rangeBound(ec *expr.Context, row []expr.Value, e expr.Expr, inclusive bool, col *catalog.Column, prefix []keycodec.Value) (*table.Bound, boundState, error) {
+	v, err := e.Eval(ec, row)
+	if err != nil {
+		return nil, boundOK, err
+	}
+	if v.Kind == keycodec.KindNull {
+		return nil, boundEmpty, nil
+	}
+	kv, ok, exact := keyValue(v, col)
+	if !ok {
+		return nil, boundFallback, nil
+	}
+	return &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), kv), Inclusive: inclusive || !exact}, boundOK, nil
+}
+
+// settleBound returns rs for a bound that is not usable.
+func (a *access) settleBound(rs *rowSource, st boundState) *rowSource {
+	if st == boundFallback {
+		return a.fallback(rs)
+	}
+	return rs // empty
 }
 
 // fallback turns rs into a full scan.

@@ -75,6 +75,11 @@ func (c *conn) appendTextRow(b []byte, row []any, cols []Column) ([]byte, error)
 	return b, nil
 }
 
+// AppendText appends the text-protocol form of a non-NULL value of column
+// col, exactly as the server would send it (for embedded clients that
+// want the same rendering).
+func AppendText(b []byte, v any, col *Column) ([]byte, error) { return appendText(b, v, col) }
+
 // appendText appends the text form of a non-NULL value.
 func appendText(b []byte, v any, col *Column) ([]byte, error) {
 	switch x := v.(type) {
