@@ -301,7 +301,6 @@ func shortFloat(f float32) float64 {
 	return d
 }
 
-
 // ColumnTypeDatabaseTypeName implements driver.RowsColumnTypeDatabaseTypeName
 // with go-sql-driver/mysql's names ("INT", "UNSIGNED BIGINT", "VARCHAR", ...).
 func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
