@@ -49,7 +49,7 @@ func (s *Session) runDDL(ctx context.Context, st ast.StmtNode) (*mysqlserver.Res
 			return nil, err
 		}
 		if strings.EqualFold(s.curDB, n.Name.O) {
-			s.curDB = ""
+			s.setDB("")
 		}
 		return nil, nil
 	case *ast.CreateTableStmt:

@@ -61,14 +61,22 @@ func (s *Session) ConnID() uint32 { return s.info.ID }
 // UseDB selects the default database (COM_INIT_DB, login database).
 func (s *Session) UseDB(ctx context.Context, name string) error {
 	if strings.EqualFold(name, infoSchema) {
-		s.curDB = infoSchema
+		s.setDB(infoSchema)
 		return nil
 	}
 	if _, err := s.db.cat.Database(ctx, name); err != nil {
 		return errorf(mysql.ER_BAD_DB_ERROR, "Unknown database '%s'", name)
 	}
-	s.curDB = name
+	s.setDB(name)
 	return nil
+}
+
+// setDB changes the current database; under mu because SHOW PROCESSLIST
+// reads it from other sessions.
+func (s *Session) setDB(name string) {
+	s.mu.Lock()
+	s.curDB = name
+	s.mu.Unlock()
 }
 
 // Status reports the transaction state flags.

@@ -285,6 +285,7 @@ func (s *Session) show(ctx context.Context, n *ast.ShowStmt) (*textTable, error)
 		s.db.sessions.Range(func(k, v any) bool {
 			o := v.(*Session)
 			cmd, state, info, since := "Sleep", "", any(nil), o.startAt
+			var db any
 			o.mu.Lock()
 			if r := o.running; r != nil {
 				cmd, state, info, since = "Query", "executing", r.text, r.start
@@ -292,11 +293,10 @@ func (s *Session) show(ctx context.Context, n *ast.ShowStmt) (*textTable, error)
 					info = r.text[:100]
 				}
 			}
-			o.mu.Unlock()
-			var db any
 			if o.curDB != "" {
 				db = o.curDB
 			}
+			o.mu.Unlock()
 			procs = append(procs, proc{o.info.ID, []any{int64(o.info.ID), o.info.User, orDefault(o.info.RemoteAddr, "localhost"), db, cmd, int64(time.Since(since) / time.Second), state, info}})
 			return true
 		})
