@@ -34,6 +34,7 @@ type access struct {
 	keyOnly bool
 	reverse bool
 	lock    engine.LockMode
+	cols    []int // the index's key columns (computed once)
 }
 
 // full reports a full scan (no bounds).
@@ -429,7 +430,10 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 		rs.scan = []table.ScanOptions{{Index: 0, Lock: a.lock, Reverse: a.reverse}}
 		return rs, nil
 	}
-	cols := indexColumns(def, a.index)
+	if a.cols == nil {
+		a.cols = indexColumns(def, a.index)
+	}
+	cols := a.cols
 	prefix := make([]keycodec.Value, 0, len(a.eq)+1)
 	for i, e := range a.eq {
 		v, err := e.Eval(ec, row)

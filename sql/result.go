@@ -160,12 +160,24 @@ func wireValue(v expr.Value, t *expr.Type) any {
 	return expr.Format(v, *t) // decimals with the type's scale
 }
 
+// wireColumns describes result columns for the protocol.
+func wireColumns(cols []resultCol) []mysqlserver.Column {
+	out := make([]mysqlserver.Column, len(cols))
+	for i := range cols {
+		out[i] = wireColumn(&cols[i])
+	}
+	return out
+}
+
 // resultSet builds a protocol result from columns and rows.
 func resultSet(cols []resultCol, rows [][]expr.Value) *mysqlserver.Result {
-	r := &mysqlserver.Result{Columns: make([]mysqlserver.Column, len(cols)), Rows: make([][]any, len(rows))}
-	for i := range cols {
-		r.Columns[i] = wireColumn(&cols[i])
-	}
+	return resultRows(wireColumns(cols), cols, rows)
+}
+
+// resultRows builds a protocol result with ready column definitions
+// (shared: the server never modifies them).
+func resultRows(wire []mysqlserver.Column, cols []resultCol, rows [][]expr.Value) *mysqlserver.Result {
+	r := &mysqlserver.Result{Columns: wire, Rows: make([][]any, len(rows))}
 	flat := make([]any, len(rows)*len(cols))
 	for i, row := range rows {
 		out := flat[i*len(cols) : (i+1)*len(cols) : (i+1)*len(cols)]

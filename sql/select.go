@@ -12,6 +12,7 @@ import (
 	"github.com/polarsql/polar/compute/catalog"
 	"github.com/polarsql/polar/compute/engine"
 	"github.com/polarsql/polar/compute/keycodec"
+	"github.com/polarsql/polar/compute/mysqlserver"
 	"github.com/polarsql/polar/sql/expr"
 )
 
@@ -98,6 +99,7 @@ type selectPlan struct {
 
 	fields   []expr.Expr // over the input row (joined row or agg row)
 	cols     []resultCol // visible columns
+	wire     []mysqlserver.Column
 	distinct bool
 	order    []orderKey // over [input row, fields]
 	limit    expr.Expr

@@ -378,5 +378,12 @@ func (s *Session) execQuery(ctx context.Context, p queryPlan, env *execEnv, para
 		return nil, err
 	}
 	s.foundRows = uint64(len(rows))
+	if sp, ok := p.(*selectPlan); ok {
+		// A prepared plan runs many times: describe its columns once.
+		if sp.wire == nil {
+			sp.wire = wireColumns(sp.cols)
+		}
+		return resultRows(sp.wire, sp.cols, rows), nil
+	}
 	return resultSet(p.columns(), rows), nil
 }
