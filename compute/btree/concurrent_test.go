@@ -81,7 +81,10 @@ func TestConcurrentReaders(t *testing.T) {
 	var live []string // the writer's keys
 	deadline := time.Now().Add(dur)
 	commits := 0
-	for time.Now().Before(deadline) {
+	// Run for dur, and at least minCommits commits whatever the machine's
+	// speed (a loaded CI machine made too few for the checks below).
+	const minCommits = 600
+	for time.Now().Before(deadline) || commits < minCommits {
 		err := e.commit(func(m *mtr.MTR) error {
 			for range 1 + rng.IntN(8) {
 				if len(live) == 0 || rng.IntN(100) < 60 {
