@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/polarsql/polar/bench/mariadb"
-	"github.com/polarsql/polar/compute/mysqlserver"
 )
 
 // diffSQLMode is the sql_mode both servers run with (Polar's default).
@@ -44,25 +43,10 @@ func TestDifferential(t *testing.T) {
 
 	maria := mariadb.StartForTest(t)
 
-	db := newTestDB(t)
-	srv, err := mysqlserver.New(mysqlserver.Config{Addr: "127.0.0.1:0", Logger: discard}, db.Handler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("polar server: %v", err)
-		}
-	})
-
 	polarCfg := mysql.NewConfig()
 	polarCfg.User = "root"
 	polarCfg.Net = "tcp"
-	polarCfg.Addr = srv.Addr()
+	polarCfg.Addr = serveTestDB(t)
 	polar := openDiffEndpoint(t, "polar", polarCfg)
 	mariaCfg, err := mysql.ParseDSN(maria.DSN(""))
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/polarsql/polar/compute/mysqlserver"
 )
 
-// serveTestDB serves a fresh DB over the MySQL protocol and returns the
-// go-sql-driver DSN of its address.
+// serveTestDB serves a fresh DB over the MySQL protocol and returns its
+// address.
 func serveTestDB(t *testing.T) string {
 	t.Helper()
 	db := newTestDB(t)
@@ -30,7 +30,7 @@ func serveTestDB(t *testing.T) string {
 			t.Errorf("server: %v", err)
 		}
 	})
-	return "root@tcp(" + srv.Addr() + ")/"
+	return srv.Addr()
 }
 
 func conn(t *testing.T, db *gosql.DB) *gosql.Conn {
@@ -47,7 +47,7 @@ func conn(t *testing.T, db *gosql.DB) *gosql.Conn {
 // connection lives) and KILL (the connection is closed, its transaction
 // rolled back) from another connection.
 func TestKill(t *testing.T) {
-	db, err := gosql.Open("mysql", serveTestDB(t))
+	db, err := gosql.Open("mysql", "root@tcp("+serveTestDB(t)+")/")
 	if err != nil {
 		t.Fatal(err)
 	}
