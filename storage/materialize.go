@@ -30,12 +30,11 @@ const (
 // GCStats reports one GC pass.
 type GCStats struct {
 	Pages           int // pages from which versions were dropped
-	ImagesWritten   int // images written so a page's newest version <= horizon is an image
 	VersionsDropped int // page versions deleted
 }
 
-// MaterializeDue writes images for pages whose delta count since their newest image reached
-// MaterializeAfter: image at the page's newest LSN <= upTo (upTo = the applied LSN the caller guarantees
+// MaterializeDue writes images for pages whose deltas since their newest image reached
+// MaterializeAfter or MaterializeBytes: image at the page's newest LSN <= upTo (upTo = the applied LSN the caller guarantees
 // is fully committed), written with NoSync (images are derived data; after a crash they are recomputed
 // from deltas). Returns how many images it wrote. Bounded work per call (at most 256 pages).
 func (s *PageStore) MaterializeDue(upTo wal.LSN) (int, error) {
@@ -70,7 +69,7 @@ func (s *PageStore) requeue(pages []wal.PageID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range pages {
-		if c, ok := s.counts[p]; ok && c.deltas >= s.opts.MaterializeAfter {
+		if c, ok := s.counts[p]; ok && s.isDue(c) {
 			s.due[p] = struct{}{}
 		}
 	}
@@ -83,8 +82,8 @@ func (s *PageStore) materializePage(page wal.PageID, upTo wal.LSN) (bool, error)
 	defer s.pageMu.Unlock()
 	img, applied, _, err := s.readAt(page, upTo)
 	if errors.Is(err, ErrBelowHorizon) {
-		// Versions below the horizon belong to GC, which leaves each page a
-		// single image there; an image written here could only add clutter.
+		// No read needs an image below the horizon; one written here could
+		// only add clutter for GC.
 		return false, nil
 	}
 	if err != nil {
@@ -96,6 +95,9 @@ func (s *PageStore) materializePage(page wal.PageID, upTo wal.LSN) (bool, error)
 			return false, fmt.Errorf("storage: materialise page %v at LSN %d: %w", page, lsn, err)
 		}
 		s.st.imagesMaterialized.Add(1)
+		s.mu.Lock()
+		s.collectable[page] = max(s.collectable[page], lsn)
+		s.mu.Unlock()
 	}
 	s.imageCovers(page, lsn, applied, true)
 	return applied > 0, nil
@@ -118,34 +120,40 @@ func (s *PageStore) imageCovers(page wal.PageID, lsn wal.LSN, applied int, reque
 		delete(s.due, page)
 		return
 	}
-	c.deltas = max(0, c.deltas-applied)
+	if applied >= c.deltas {
+		c.deltas, c.bytes = 0, 0
+	} else {
+		c.bytes = c.bytes * (c.deltas - applied) / c.deltas
+		c.deltas -= applied
+	}
 	s.counts[page] = c
-	if c.deltas < s.opts.MaterializeAfter {
+	if !s.isDue(c) {
 		delete(s.due, page)
 	} else if requeue {
 		s.due[page] = struct{}{}
 	}
 }
 
-// GC drops page versions older than horizon, keeping for every page the newest version that a read at
-// horizon needs: if a page has versions <= horizon and more than one of them, first materialise an image at
-// its newest LSN <= horizon (if that version isn't already an image), then DeleteRange the keys below it.
-// Afterwards ReadPage(p, L) for every L >= horizon returns exactly what it returned before. Records the
-// horizon so reads below it return ErrBelowHorizon. Horizon never moves backwards: a lower horizon than
-// the recorded one is raised to it. horizon must not exceed the applied LSN.
+// GC drops the page versions that no read at or above horizon needs: for every page, the versions
+// below its newest image with LSN <= horizon. It only deletes (one DeleteRange per page); the
+// materialiser writes the images that make versions collectable, so a page whose deltas never reached
+// a materialise threshold keeps them. Afterwards ReadPage(p, L) for every L >= horizon returns exactly
+// what it returned before. Records the horizon so reads below it return ErrBelowHorizon. Horizon never
+// moves backwards: a lower horizon than the recorded one is raised to it. horizon must not exceed the
+// applied LSN.
 //
-// The horizon is persisted (and published to readers) before anything is deleted, and each page's image
-// and deletion are one atomic Pebble batch, so NoSync is safe: Pebble's WAL replays a prefix after a
-// crash, and any surviving deletion comes with its image and the horizon that allowed it.
+// A pass visits only the pages that gained an image since GC last visited them, except the first pass
+// after open or Reload, which scans every page.
+//
+// The horizon is persisted (and published to readers) before anything is deleted, so NoSync is safe:
+// Pebble's WAL replays a prefix after a crash, and any surviving deletion comes with the horizon that
+// allowed it.
 func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
 	var stats GCStats
 	if cur := wal.LSN(s.horizon.Load()); horizon <= cur {
 		horizon = cur
-		if horizon <= s.gcDone {
-			return stats, nil
-		}
 	} else {
 		if err := s.db.Set(gcHorizonKey, binary.BigEndian.AppendUint64(nil, uint64(horizon)), pebble.NoSync); err != nil {
 			return stats, fmt.Errorf("storage: record page GC horizon %d: %w", horizon, err)
@@ -153,38 +161,78 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 		s.horizon.Store(uint64(horizon))
 	}
 
+	var pages []wal.PageID
+	s.mu.Lock()
+	for p := range s.collectable {
+		pages = append(pages, p)
+	}
+	s.mu.Unlock()
+	if s.gcScanAll {
+		all, err := s.allPages(ctx)
+		if err != nil {
+			return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
+		}
+		pages = append(pages, all...)
+	}
+	slices.Sort(pages) // page order keeps the deletions local in Pebble
+	pages = slices.Compact(pages)
+
+	for i, page := range pages {
+		if i%gcCtxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
+			}
+		}
+		dropped, err := s.gcPage(page, horizon)
+		if err != nil {
+			return stats, err
+		}
+		if dropped > 0 {
+			stats.Pages++
+			stats.VersionsDropped += dropped
+			s.st.gcVersionsDropped.Add(int64(dropped))
+		}
+	}
+	s.gcScanAll = false
+	if stats.Pages > 0 {
+		s.log.Debug("page GC", "horizon", horizon, "pages", stats.Pages, "dropped", stats.VersionsDropped)
+	}
+	return stats, nil
+}
+
+// allPages lists every page that has a stored version.
+func (s *PageStore) allPages(ctx context.Context) ([]wal.PageID, error) {
 	scanOpts := &pebble.IterOptions{
 		LowerBound: pageKey(0, 0, versionDelta),
 		UpperBound: []byte{prefixPage + 1},
 	}
 	it, err := s.db.NewIter(scanOpts)
 	if err != nil {
-		return stats, fmt.Errorf("storage: GC iterator: %w", err)
+		return nil, fmt.Errorf("page iterator: %w", err)
 	}
 	defer func() {
 		if it != nil {
 			it.Close()
 		}
 	}()
-
-	scanned := 0
-	valid := it.First()
-	for valid {
-		if scanned++; scanned%gcCtxCheckEvery == 0 {
+	var pages []wal.PageID
+	for valid := it.First(); valid; {
+		if len(pages)%gcCtxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
+				return nil, err
 			}
 		}
-		if scanned%gcRefreshEvery == 0 {
+		if len(pages)%gcRefreshEvery == gcRefreshEvery-1 {
 			// An iterator pins the memtables and sstables it started with;
-			// a fresh one lets Pebble reclaim what GC has deleted so far.
+			// a fresh one lets Pebble reclaim what has changed since.
 			resume := slices.Clone(it.Key())
-			if err := it.Close(); err != nil {
-				it = nil
-				return stats, fmt.Errorf("storage: GC scan: %w", err)
+			err := it.Close()
+			it = nil
+			if err != nil {
+				return nil, fmt.Errorf("page scan: %w", err)
 			}
 			if it, err = s.db.NewIter(scanOpts); err != nil {
-				return stats, fmt.Errorf("storage: GC iterator: %w", err)
+				return nil, fmt.Errorf("page iterator: %w", err)
 			}
 			if valid = it.SeekGE(resume); !valid {
 				break
@@ -192,111 +240,69 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 		}
 		page, _, _, ok := parsePageKey(it.Key())
 		if !ok {
-			return stats, fmt.Errorf("storage: GC: bad page key %x", it.Key())
+			return nil, fmt.Errorf("bad page key %x", it.Key())
 		}
-		// Count the versions a read at horizon could use; GC only has work
-		// if there are two or more.
-		n := 0
-		for valid {
-			p, lsn, _, ok := parsePageKey(it.Key())
-			if !ok || p != page || lsn > horizon {
-				break
-			}
-			n++
-			valid = it.Next()
-		}
-		switch {
-		case n > 1:
-			imaged, dropped, err := s.gcPage(page, horizon)
-			if err != nil {
-				return stats, err
-			}
-			if dropped > 0 {
-				stats.Pages++
-				stats.VersionsDropped += dropped
-				s.st.gcVersionsDropped.Add(int64(dropped))
-			}
-			if imaged {
-				stats.ImagesWritten++
-				s.st.gcImages.Add(1)
-			}
-		case n == 1:
-			// One version <= horizon and (if the page's newest version is
-			// that one) at most one delta to replay: stop tracking the page
-			// so counts stay bounded by recently written pages.
-			s.mu.Lock()
-			if c, ok := s.counts[page]; ok && c.last <= horizon {
-				delete(s.counts, page)
-				delete(s.due, page)
-			}
-			s.mu.Unlock()
-		}
-		if !valid {
-			break
-		}
-		if p, _, _, _ := parsePageKey(it.Key()); p != page {
-			continue
-		}
+		pages = append(pages, page)
 		if page == ^wal.PageID(0) {
 			break
 		}
 		valid = it.SeekGE(pageKey(page+1, 0, versionDelta))
 	}
 	if err := it.Error(); err != nil {
-		return stats, fmt.Errorf("storage: GC scan: %w", err)
+		return nil, fmt.Errorf("page scan: %w", err)
 	}
-	s.gcDone = horizon
-	if stats.Pages > 0 {
-		s.log.Debug("page GC", "horizon", horizon, "pages", stats.Pages,
-			"images", stats.ImagesWritten, "dropped", stats.VersionsDropped)
-	}
-	return stats, nil
+	return pages, nil
 }
 
-// gcPage makes page's newest version <= horizon an image and deletes every
-// version below it, in one batch. It re-reads the page under pageMu rather
-// than trusting the scan, so a concurrent materialisation is accounted for.
-func (s *PageStore) gcPage(page wal.PageID, horizon wal.LSN) (imaged bool, dropped int, err error) {
+// gcPage deletes every version of page below its newest image with LSN <= horizon and reports how
+// many it deleted. The page stays collectable only if it has an image above horizon, which a later
+// pass can collect below. It holds pageMu, as the materialiser does while it writes an image and marks
+// the page collectable, so neither can undo the other's work.
+func (s *PageStore) gcPage(page wal.PageID, horizon wal.LSN) (dropped int, err error) {
 	s.pageMu.Lock()
 	defer s.pageMu.Unlock()
-	it, err := s.pageIter(page, horizon)
+	it, err := s.pageIter(page, ^wal.LSN(0))
 	if err != nil {
-		return false, 0, err
+		return 0, err
 	}
 	defer it.Close()
-	img, applied, newestIsImage, err := rebuild(it, page)
-	if err != nil {
-		return false, 0, fmt.Errorf("storage: GC page %v: %w", page, err)
-	}
-	base := wal.PageLSN(img)
-	if base == 0 {
-		return false, 0, nil
-	}
-	keep := pageKey(page, base, versionImage)
-	for valid := it.First(); valid && keyLess(it.Key(), keep); valid = it.Next() {
-		dropped++
+	var above wal.LSN // newest image above horizon
+	var keep []byte   // key of the newest image <= horizon
+	for valid := it.Last(); valid; valid = it.Prev() {
+		_, lsn, kind, ok := parsePageKey(it.Key())
+		if !ok {
+			return 0, fmt.Errorf("storage: GC page %v: bad version key %x", page, it.Key())
+		}
+		if kind != versionImage {
+			continue
+		}
+		if lsn > horizon {
+			above = max(above, lsn)
+			continue
+		}
+		keep = slices.Clone(it.Key())
+		for valid = it.Prev(); valid; valid = it.Prev() {
+			dropped++
+		}
+		break
 	}
 	if err := it.Error(); err != nil {
-		return false, 0, fmt.Errorf("storage: GC page %v: %w", page, err)
+		return 0, fmt.Errorf("storage: GC page %v: %w", page, err)
 	}
+	s.mu.Lock()
+	if above > 0 {
+		s.collectable[page] = above
+	} else {
+		delete(s.collectable, page)
+	}
+	s.mu.Unlock()
 	if dropped == 0 {
-		return false, 0, nil
+		return 0, nil
 	}
-	wb := s.db.NewBatch()
-	defer wb.Close()
-	if !newestIsImage {
-		if err := wb.Set(keep, img, nil); err != nil {
-			return false, 0, fmt.Errorf("storage: GC page %v: %w", page, err)
-		}
+	if err := s.db.DeleteRange(pageKey(page, 0, versionDelta), keep, pebble.NoSync); err != nil {
+		return 0, fmt.Errorf("storage: GC page %v below %x: %w", page, keep, err)
 	}
-	if err := wb.DeleteRange(pageKey(page, 0, versionDelta), keep, nil); err != nil {
-		return false, 0, fmt.Errorf("storage: GC page %v: %w", page, err)
-	}
-	if err := wb.Commit(pebble.NoSync); err != nil {
-		return false, 0, fmt.Errorf("storage: GC page %v at LSN %d: %w", page, base, err)
-	}
-	s.imageCovers(page, base, applied, false)
-	return !newestIsImage, dropped, nil
+	return dropped, nil
 }
 
 // Run runs the background materialiser until ctx is done: it wakes when Committed signals due pages

@@ -17,10 +17,17 @@ import (
 // the versions such a read needs may already have been dropped.
 var ErrBelowHorizon = errors.New("storage: page version below the GC horizon")
 
-// defaultMaterializeAfter bounds the delta chain a read replays; images
-// read about 5× faster than long reconstructions (DESIGN.md, "Delta
-// pile-up").
-const defaultMaterializeAfter = 64
+// defaultMaterializeAfter and defaultMaterializeBytes bound the delta
+// chain a read replays: a page is due for a new image after this many
+// deltas or this many delta bytes since its newest image, whichever comes
+// first. Images read about 5× faster than long reconstructions (DESIGN.md,
+// "Delta pile-up"), but each one costs a full page of writes, so the byte
+// bound keeps image writes at most about the size of the deltas they
+// replace rather than a page per few small deltas.
+const (
+	defaultMaterializeAfter = 256
+	defaultMaterializeBytes = wal.PageSize
+)
 
 // gcHorizonKey persists the page GC horizon (u64, big-endian). It is the bare
 // page prefix: it sorts before every page-version key and, being shorter,
@@ -31,8 +38,11 @@ var gcHorizonKey = []byte{prefixPage}
 // PageStoreOptions tunes a PageStore.
 type PageStoreOptions struct {
 	// MaterializeAfter is the number of deltas since a page's newest image
-	// that make the page due for a new image. Default 16.
+	// that make the page due for a new image. Default 256.
 	MaterializeAfter int
+	// MaterializeBytes is the delta payload since a page's newest image
+	// that makes the page due for a new image. Default wal.PageSize.
+	MaterializeBytes int
 }
 
 // PageStore is the storage node's page state: committed redo kept per
@@ -42,7 +52,9 @@ type PageStoreOptions struct {
 // Versions of page P live under pageKey(P, lsn, kind): kind versionDelta
 // holds one PageWrite record, kind versionImage a full page whose page LSN
 // is lsn. Images come from PageImage records (log data) and from the
-// materialiser and GC (derived data, rebuildable from the versions below).
+// materialiser (derived data, rebuildable from the versions below). GC only
+// deletes: it drops the versions below a page's newest image at or below
+// the horizon, so it never rebuilds a page or writes one.
 // The GC horizon is persisted under the bare prefix key "p".
 //
 // PageStore is safe for one writer (the state machine's apply loop calling
@@ -58,29 +70,32 @@ type PageStore struct {
 	// check it after opening its iterator instead of holding a lock.
 	horizon atomic.Uint64
 
-	// gcMu serialises GC passes and guards gcDone.
+	// gcMu serialises GC passes and guards gcScanAll.
 	gcMu sync.Mutex
-	// gcDone is the horizon of the last GC pass that finished: a pass at
-	// or below it has nothing to do (new versions are above the applied
-	// LSN, hence above the horizon), so the periodic GC skips its scan.
-	gcDone wal.LSN
-	// pageMu serialises writers of derived versions (the materialiser and GC
-	// each rebuild a page and write its image); without it the materialiser
-	// could write an image just below a version GC has made the page's base.
+	// gcScanAll makes the next GC pass scan every page instead of only the
+	// collectable ones: set at open and after a snapshot install, when the
+	// in-memory set does not know what the store holds.
+	gcScanAll bool
+	// pageMu serialises the materialiser's image writes with GC's
+	// deletions; without it the materialiser could write an image below
+	// the versions GC has just made a page's base.
 	pageMu sync.Mutex
 
-	// mu guards counts and due.
+	// mu guards counts, due and collectable.
 	mu sync.Mutex
 	// counts tracks, per page with deltas not yet covered by an image, how
-	// many committed deltas follow its newest image. It lives only in memory:
-	// after a restart counts start at zero, so a page may carry up to
-	// MaterializeAfter-1 extra deltas until new deltas make it due or GC
-	// gives it an image. Entries are removed whenever an image covers the
-	// page's newest version, so the map holds only pages with uncovered
-	// deltas written since the last GC that reached them.
+	// many committed deltas (and delta bytes) follow its newest image. It
+	// lives only in memory: after a restart counts start at zero, so a page
+	// may carry up to one threshold of extra deltas until new deltas make
+	// it due. Entries are removed whenever an image covers the page's
+	// newest version.
 	counts map[wal.PageID]pageCount
-	// due is the set of pages whose count reached MaterializeAfter.
+	// due is the set of pages whose count reached a materialise threshold.
 	due map[wal.PageID]struct{}
+	// collectable maps pages that gained an image since GC last visited
+	// them to that newest image's LSN: only an image makes older versions
+	// garbage, so GC visits just these pages.
+	collectable map[wal.PageID]wal.LSN
 	// wake signals Run that pages became due (capacity 1: one pending
 	// signal is enough).
 	wake chan struct{}
@@ -89,7 +104,6 @@ type PageStore struct {
 		deltasCommitted    atomic.Int64
 		imagesCommitted    atomic.Int64
 		imagesMaterialized atomic.Int64
-		gcImages           atomic.Int64
 		gcVersionsDropped  atomic.Int64
 		reads              atomic.Int64
 		readDeltasApplied  atomic.Int64
@@ -99,6 +113,7 @@ type PageStore struct {
 // pageCount is a page's in-memory delta bookkeeping.
 type pageCount struct {
 	deltas int     // committed deltas since the page's newest image (approximate)
+	bytes  int     // their payload bytes (approximate)
 	last   wal.LSN // LSN of the page's newest committed version
 }
 
@@ -107,7 +122,6 @@ type PageStoreStats struct {
 	DeltasCommitted    int64   // PageWrite records committed
 	ImagesCommitted    int64   // PageImage records committed
 	ImagesMaterialized int64   // images written by MaterializeDue
-	GCImages           int64   // images written by GC
 	GCVersionsDropped  int64   // versions deleted by GC
 	Reads              int64   // ReadPage calls that rebuilt a page
 	ReadDeltasApplied  int64   // deltas replayed by those reads (divide by Reads for the mean chain)
@@ -123,13 +137,18 @@ func NewPageStore(db *pebble.DB, opts PageStoreOptions) *PageStore {
 	if opts.MaterializeAfter <= 0 {
 		opts.MaterializeAfter = defaultMaterializeAfter
 	}
+	if opts.MaterializeBytes <= 0 {
+		opts.MaterializeBytes = defaultMaterializeBytes
+	}
 	s := &PageStore{
-		db:     db,
-		opts:   opts,
-		log:    slog.Default().With("component", "pagestore"),
-		counts: make(map[wal.PageID]pageCount),
-		due:    make(map[wal.PageID]struct{}),
-		wake:   make(chan struct{}, 1),
+		db:          db,
+		opts:        opts,
+		log:         slog.Default().With("component", "pagestore"),
+		counts:      make(map[wal.PageID]pageCount),
+		due:         make(map[wal.PageID]struct{}),
+		collectable: make(map[wal.PageID]wal.LSN),
+		wake:        make(chan struct{}, 1),
+		gcScanAll:   true,
 	}
 	s.horizon.Store(uint64(s.loadHorizon()))
 	return s
@@ -145,10 +164,11 @@ func (s *PageStore) Reload() {
 	s.pageMu.Lock()
 	defer s.pageMu.Unlock()
 	s.horizon.Store(uint64(s.loadHorizon()))
-	s.gcDone = 0
+	s.gcScanAll = true
 	s.mu.Lock()
 	clear(s.counts)
 	clear(s.due)
+	clear(s.collectable)
 	s.mu.Unlock()
 }
 
@@ -215,9 +235,10 @@ func (s *PageStore) Committed(b *wal.Batch) {
 			deltas++
 			c := s.counts[r.Page]
 			c.deltas++
+			c.bytes += len(r.Data)
 			c.last = r.LSN
 			s.counts[r.Page] = c
-			if c.deltas >= s.opts.MaterializeAfter {
+			if s.isDue(c) {
 				if _, ok := s.due[r.Page]; !ok {
 					s.due[r.Page] = struct{}{}
 					signal = true
@@ -228,6 +249,7 @@ func (s *PageStore) Committed(b *wal.Batch) {
 			images++
 			delete(s.counts, r.Page)
 			delete(s.due, r.Page)
+			s.collectable[r.Page] = r.LSN
 		}
 	}
 	s.mu.Unlock()
@@ -239,6 +261,12 @@ func (s *PageStore) Committed(b *wal.Batch) {
 		default:
 		}
 	}
+}
+
+// isDue reports whether a page with count c needs a new image. Callers
+// hold mu.
+func (s *PageStore) isDue(c pageCount) bool {
+	return c.deltas >= s.opts.MaterializeAfter || c.bytes >= s.opts.MaterializeBytes
 }
 
 // ReadPage returns a copy of the page as of lsn: the newest image with LSN <= lsn plus every later delta
@@ -376,7 +404,6 @@ func (s *PageStore) Stats() PageStoreStats {
 		DeltasCommitted:    s.st.deltasCommitted.Load(),
 		ImagesCommitted:    s.st.imagesCommitted.Load(),
 		ImagesMaterialized: s.st.imagesMaterialized.Load(),
-		GCImages:           s.st.gcImages.Load(),
 		GCVersionsDropped:  s.st.gcVersionsDropped.Load(),
 		Reads:              s.st.reads.Load(),
 		ReadDeltasApplied:  s.st.readDeltasApplied.Load(),

@@ -236,12 +236,9 @@ func TestPageStoreModel(t *testing.T) {
 				t.Fatalf("GC(%d): %v", horizon, err)
 			}
 			gcStats.Pages += st.Pages
-			gcStats.ImagesWritten += st.ImagesWritten
 			gcStats.VersionsDropped += st.VersionsDropped
 			for _, p := range pages {
-				if n, _ := psVersionsAtOrBelow(t, db, p, horizon); n > 1 {
-					t.Fatalf("after GC(%d) page %v has %d versions <= horizon, want <= 1", horizon, p, n)
-				}
+				psCheckCollected(t, db, p, horizon)
 			}
 		}
 		check()
@@ -267,11 +264,22 @@ func TestPageStoreModel(t *testing.T) {
 	}
 	st := s.Stats()
 	t.Logf("LSNs %d, horizon %d, materialised %d, GC %+v, stats %+v", next-1, horizon, materialized, gcStats, st)
-	if materialized == 0 || gcStats.VersionsDropped == 0 || gcStats.ImagesWritten == 0 {
+	if materialized == 0 || gcStats.VersionsDropped == 0 {
 		t.Errorf("the run did not exercise materialisation and GC: materialised %d, GC %+v", materialized, gcStats)
 	}
 	if st.PagesTracked > len(pages) {
 		t.Errorf("tracking %d pages, only %d exist", st.PagesTracked, len(pages))
+	}
+}
+
+// psCheckCollected fails unless GC at horizon left page no version below
+// its newest image <= horizon: of the versions <= horizon, an image can
+// only be the oldest.
+func psCheckCollected(t *testing.T, db *pebble.DB, page wal.PageID, horizon wal.LSN) {
+	t.Helper()
+	_, kinds := psVersionsAtOrBelow(t, db, page, horizon)
+	if i := bytes.LastIndexByte(kinds, versionImage); i > 0 {
+		t.Fatalf("after GC(%d) page %v keeps versions %v: %d below its newest image", horizon, page, kinds, i)
 	}
 }
 
@@ -383,18 +391,24 @@ func TestPageStoreMaterialize(t *testing.T) {
 	}
 }
 
-func TestPageStoreGCKeepsOneVersion(t *testing.T) {
+func TestPageStoreGCDropsBelowNewestImage(t *testing.T) {
 	dir := t.TempDir()
 	db := psOpenDB(t, dir)
 	defer func() { db.Close() }()
-	s := NewPageStore(db, PageStoreOptions{MaterializeAfter: 1 << 30})
+	s := NewPageStore(db, PageStoreOptions{MaterializeAfter: 1 << 30, MaterializeBytes: 1 << 30})
 	o := newPSOracle()
 	img := bytes.Repeat([]byte{0x11}, wal.PageSize)
 	var recs []wal.Record
-	// Page 1: image at 1, deltas 2..15. Page 2: one delta at 16.
-	// Page 3: deltas 17..19, no image. Page 4: image at 20, deltas 21..22.
+	// Page 1: image at 1, deltas 2..9, image at 10, deltas 11..15.
+	// Page 2: one delta at 16. Page 3: deltas 17..19, no image.
+	// Page 4: image at 20, deltas 21..22. Page 5: image at 23, delta 24,
+	// image at 25 (above the first horizon).
 	recs = append(recs, wal.PageImage(1, 1, img))
 	for l := wal.LSN(2); l <= 15; l++ {
+		if l == 10 {
+			recs = append(recs, wal.PageImage(1, l, img))
+			continue
+		}
 		recs = append(recs, wal.PageWrite(1, l, uint32(l)*10, []byte{byte(l)}))
 	}
 	recs = append(recs, wal.PageWrite(2, 16, 8, []byte("x")))
@@ -402,6 +416,7 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 		recs = append(recs, wal.PageWrite(3, l, 8, []byte{byte(l)}))
 	}
 	recs = append(recs, wal.PageImage(4, 20, img), wal.PageWrite(4, 21, 8, []byte{1}), wal.PageWrite(4, 22, 9, []byte{2}))
+	recs = append(recs, wal.PageImage(5, 23, img), wal.PageWrite(5, 24, 8, []byte{1}), wal.PageImage(5, 25, img))
 	b := &wal.Batch{Epoch: 1, FirstLSN: 1, Records: recs}
 	psCommit(t, db, s, b)
 	o.apply(t, b)
@@ -411,16 +426,15 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Page 1: 15 versions <= 20 become one image (15 dropped). Page 3: 3
-	// deltas become one image (3 dropped). Pages 2 and 4 have one version
-	// <= 20 each and are left alone.
-	if want := (GCStats{Pages: 2, ImagesWritten: 2, VersionsDropped: 18}); st != want {
+	// Page 1 drops the image at 1 and deltas 2..9. Pages 2 and 3 have no
+	// image, page 4 only one version <= 20: GC writes nothing for them.
+	if want := (GCStats{Pages: 1, VersionsDropped: 9}); st != want {
 		t.Fatalf("GC stats %+v, want %+v", st, want)
 	}
 	for _, c := range []struct {
 		page  wal.PageID
 		kinds []byte
-	}{{1, []byte{versionImage}}, {2, []byte{versionDelta}}, {3, []byte{versionImage}}, {4, []byte{versionImage}}} {
+	}{{1, []byte{1, 0, 0, 0, 0, 0}}, {2, []byte{0}}, {3, []byte{0, 0, 0}}, {4, []byte{1}}} {
 		if _, kinds := psVersionsAtOrBelow(t, db, c.page, 20); !bytes.Equal(kinds, c.kinds) {
 			t.Errorf("page %v versions <= 20: kinds %v, want %v", c.page, kinds, c.kinds)
 		}
@@ -428,8 +442,8 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 	if n, _ := psVersionsAtOrBelow(t, db, 4, 22); n != 3 {
 		t.Errorf("page 4 kept %d versions, want 3 (versions above the horizon stay)", n)
 	}
-	for _, p := range []wal.PageID{1, 2, 3, 4, 5} {
-		for l := wal.LSN(20); l <= 23; l++ {
+	for _, p := range []wal.PageID{1, 2, 3, 4, 5, 6} {
+		for l := wal.LSN(20); l <= 26; l++ {
 			psCheckRead(t, s, o, p, l)
 		}
 		if _, _, err := s.ReadPage(p, 19); !errors.Is(err, ErrBelowHorizon) {
@@ -443,6 +457,12 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 	if h := s.Stats().Horizon; h != 20 {
 		t.Fatalf("horizon %d after a lower GC, want 20", h)
 	}
+	// Page 5's newest image was above the last horizon, so it is still
+	// collectable: a pass that scans only collectable pages finds it.
+	if st, err := s.GC(ctx, 25); err != nil || st != (GCStats{Pages: 1, VersionsDropped: 2}) {
+		t.Fatalf("GC(25) = %+v, %v; want page 5's two versions below its image at 25", st, err)
+	}
+	psCheckRead(t, s, o, 5, 25)
 	// The horizon survives a restart.
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -452,7 +472,7 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 	if _, _, err := s.ReadPage(1, 19); !errors.Is(err, ErrBelowHorizon) {
 		t.Fatalf("after restart ReadPage below horizon: %v", err)
 	}
-	psCheckRead(t, s, o, 1, 20)
+	psCheckRead(t, s, o, 1, 25)
 	// GC never touches keys outside its prefix.
 	if err := db.Set([]byte("m-other"), []byte("v"), pebble.NoSync); err != nil {
 		t.Fatal(err)
@@ -460,7 +480,7 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 	if err := db.Set([]byte("q"), []byte("v"), pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GC(ctx, 22); err != nil {
+	if _, err := s.GC(ctx, 26); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"m-other", "q"} {
@@ -470,7 +490,7 @@ func TestPageStoreGCKeepsOneVersion(t *testing.T) {
 			c.Close()
 		}
 	}
-	psCheckRead(t, s, o, 4, 22)
+	psCheckRead(t, s, o, 4, 26)
 }
 
 // TestPageStoreConcurrent runs the writer, readers, the Run materialiser
@@ -636,7 +656,7 @@ func TestPageStoreGCManyPages(t *testing.T) {
 	}
 	db := psOpenDB(t, t.TempDir())
 	defer db.Close()
-	s := NewPageStore(db, PageStoreOptions{})
+	s := NewPageStore(db, PageStoreOptions{MaterializeAfter: 2})
 	o := newPSOracle()
 	const pages = gcRefreshEvery + 500
 	var recs []wal.Record
@@ -650,18 +670,29 @@ func TestPageStoreGCManyPages(t *testing.T) {
 	b := &wal.Batch{Epoch: 1, FirstLSN: 1, Records: recs}
 	psCommit(t, db, s, b)
 	o.apply(t, b)
-	if got := s.Stats().PagesTracked; got != pages {
-		t.Fatalf("tracking %d pages, want %d", got, pages)
+	if got := s.Stats().PagesDue; got != pages {
+		t.Fatalf("%d pages due, want %d", got, pages)
 	}
+	for {
+		n, err := s.MaterializeDue(lsn - 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if got := s.Stats().PagesTracked; got != 0 {
+		t.Fatalf("still tracking %d pages after every page got an image", got)
+	}
+	// Reload forgets which pages are collectable: the pass scans them all.
+	s.Reload()
 	st, err := s.GC(context.Background(), lsn-1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (GCStats{Pages: pages, ImagesWritten: pages, VersionsDropped: 2 * pages}); st != want {
+	if want := (GCStats{Pages: pages, VersionsDropped: 2 * pages}); st != want {
 		t.Fatalf("GC stats %+v, want %+v", st, want)
-	}
-	if got := s.Stats().PagesTracked; got != 0 {
-		t.Fatalf("still tracking %d pages after GC imaged them all", got)
 	}
 	for _, p := range []wal.PageID{1, gcRefreshEvery - 1, gcRefreshEvery, gcRefreshEvery + 1, pages} {
 		n, kinds := psVersionsAtOrBelow(t, db, p, lsn)
