@@ -29,8 +29,7 @@ const (
 
 // GCStats reports one GC pass.
 type GCStats struct {
-	Pages           int // pages from which versions were dropped
-	VersionsDropped int // page versions deleted
+	Pages int // pages whose versions below an image were deleted
 }
 
 // MaterializeDue writes images for pages whose deltas since their newest image reached
@@ -96,7 +95,7 @@ func (s *PageStore) materializePage(page wal.PageID, upTo wal.LSN) (bool, error)
 		}
 		s.st.imagesMaterialized.Add(1)
 		s.mu.Lock()
-		s.collectable[page] = max(s.collectable[page], lsn)
+		s.addImage(page, lsn)
 		s.mu.Unlock()
 	}
 	s.imageCovers(page, lsn, applied, true)
@@ -142,8 +141,8 @@ func (s *PageStore) imageCovers(page wal.PageID, lsn wal.LSN, applied int, reque
 // moves backwards: a lower horizon than the recorded one is raised to it. horizon must not exceed the
 // applied LSN.
 //
-// A pass visits only the pages that gained an image since GC last visited them, except the first pass
-// after open or Reload, which scans every page.
+// A pass deletes below the images recorded since GC last collected each page, reading nothing,
+// except the first pass after open or Reload, which scans every page for its images.
 //
 // The horizon is persisted (and published to readers) before anything is deleted, so NoSync is safe:
 // Pebble's WAL replays a prefix after a crash, and any surviving deletion comes with the horizon that
@@ -162,40 +161,41 @@ func (s *PageStore) GC(ctx context.Context, horizon wal.LSN) (GCStats, error) {
 	}
 
 	var pages []wal.PageID
-	s.mu.Lock()
-	for p := range s.collectable {
-		pages = append(pages, p)
-	}
-	s.mu.Unlock()
+	collect := s.collectPage
 	if s.gcScanAll {
 		all, err := s.allPages(ctx)
 		if err != nil {
 			return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
 		}
-		pages = append(pages, all...)
+		pages, collect = all, s.scanPage
+	} else {
+		s.mu.Lock()
+		for p, imgs := range s.collectable {
+			if imgs[0] <= horizon {
+				pages = append(pages, p)
+			}
+		}
+		s.mu.Unlock()
+		slices.Sort(pages) // page order keeps the deletions local in Pebble
 	}
-	slices.Sort(pages) // page order keeps the deletions local in Pebble
-	pages = slices.Compact(pages)
-
 	for i, page := range pages {
 		if i%gcCtxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return stats, fmt.Errorf("storage: GC at horizon %d: %w", horizon, err)
 			}
 		}
-		dropped, err := s.gcPage(page, horizon)
+		deleted, err := collect(page, horizon)
 		if err != nil {
 			return stats, err
 		}
-		if dropped > 0 {
+		if deleted {
 			stats.Pages++
-			stats.VersionsDropped += dropped
-			s.st.gcVersionsDropped.Add(int64(dropped))
+			s.st.gcPages.Add(1)
 		}
 	}
 	s.gcScanAll = false
 	if stats.Pages > 0 {
-		s.log.Debug("page GC", "horizon", horizon, "pages", stats.Pages, "dropped", stats.VersionsDropped)
+		s.log.Debug("page GC", "horizon", horizon, "pages", stats.Pages)
 	}
 	return stats, nil
 }
@@ -254,55 +254,89 @@ func (s *PageStore) allPages(ctx context.Context) ([]wal.PageID, error) {
 	return pages, nil
 }
 
-// gcPage deletes every version of page below its newest image with LSN <= horizon and reports how
-// many it deleted. The page stays collectable only if it has an image above horizon, which a later
-// pass can collect below. It holds pageMu, as the materialiser does while it writes an image and marks
-// the page collectable, so neither can undo the other's work.
-func (s *PageStore) gcPage(page wal.PageID, horizon wal.LSN) (dropped int, err error) {
+// collectPage deletes page's versions below its newest recorded image with LSN <= horizon and
+// forgets the recorded images at or below horizon. It holds pageMu, as the materialiser does while it
+// writes an image and records it, so neither can undo the other's work.
+func (s *PageStore) collectPage(page wal.PageID, horizon wal.LSN) (bool, error) {
+	s.pageMu.Lock()
+	defer s.pageMu.Unlock()
+	s.mu.Lock()
+	imgs := s.collectable[page]
+	n, _ := slices.BinarySearch(imgs, horizon+1)
+	var base wal.LSN
+	if n > 0 {
+		base = imgs[n-1]
+	}
+	s.mu.Unlock()
+	if base == 0 {
+		return false, nil
+	}
+	if err := s.db.DeleteRange(pageKey(page, 0, versionDelta), pageKey(page, base, versionImage), pebble.NoSync); err != nil {
+		return false, fmt.Errorf("storage: GC page %v below LSN %d: %w", page, base, err)
+	}
+	s.forgetImages(page, horizon)
+	return true, nil
+}
+
+// forgetImages drops page's recorded images at or below horizon (the
+// apply loop may have recorded newer ones meanwhile).
+func (s *PageStore) forgetImages(page wal.PageID, horizon wal.LSN) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	imgs := s.collectable[page]
+	n, _ := slices.BinarySearch(imgs, horizon+1)
+	if n == len(imgs) {
+		delete(s.collectable, page)
+	} else if n > 0 {
+		s.collectable[page] = slices.Clone(imgs[n:])
+	}
+}
+
+// scanPage is collectPage for a page whose images are not recorded: it
+// finds them by reading the page's versions, and records those above
+// horizon.
+func (s *PageStore) scanPage(page wal.PageID, horizon wal.LSN) (bool, error) {
 	s.pageMu.Lock()
 	defer s.pageMu.Unlock()
 	it, err := s.pageIter(page, ^wal.LSN(0))
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	defer it.Close()
-	var above wal.LSN // newest image above horizon
-	var keep []byte   // key of the newest image <= horizon
-	for valid := it.Last(); valid; valid = it.Prev() {
+	var above []wal.LSN // images above horizon
+	var base wal.LSN    // newest image <= horizon
+	n, below := 0, 0    // versions seen; of them, below base
+	for valid := it.First(); valid; valid = it.Next() {
 		_, lsn, kind, ok := parsePageKey(it.Key())
 		if !ok {
-			return 0, fmt.Errorf("storage: GC page %v: bad version key %x", page, it.Key())
+			return false, fmt.Errorf("storage: GC page %v: bad version key %x", page, it.Key())
 		}
-		if kind != versionImage {
-			continue
+		if kind == versionImage {
+			if lsn > horizon {
+				above = append(above, lsn)
+			} else {
+				base, below = lsn, n
+			}
 		}
-		if lsn > horizon {
-			above = max(above, lsn)
-			continue
-		}
-		keep = slices.Clone(it.Key())
-		for valid = it.Prev(); valid; valid = it.Prev() {
-			dropped++
-		}
-		break
+		n++
 	}
 	if err := it.Error(); err != nil {
-		return 0, fmt.Errorf("storage: GC page %v: %w", page, err)
+		return false, fmt.Errorf("storage: GC page %v: %w", page, err)
 	}
 	s.mu.Lock()
-	if above > 0 {
-		s.collectable[page] = above
-	} else {
-		delete(s.collectable, page)
+	for _, lsn := range above {
+		s.addImage(page, lsn)
 	}
 	s.mu.Unlock()
-	if dropped == 0 {
-		return 0, nil
+	if below == 0 {
+		s.forgetImages(page, horizon)
+		return false, nil
 	}
-	if err := s.db.DeleteRange(pageKey(page, 0, versionDelta), keep, pebble.NoSync); err != nil {
-		return 0, fmt.Errorf("storage: GC page %v below %x: %w", page, keep, err)
+	if err := s.db.DeleteRange(pageKey(page, 0, versionDelta), pageKey(page, base, versionImage), pebble.NoSync); err != nil {
+		return false, fmt.Errorf("storage: GC page %v below LSN %d: %w", page, base, err)
 	}
-	return dropped, nil
+	s.forgetImages(page, horizon)
+	return true, nil
 }
 
 // Run runs the background materialiser until ctx is done: it wakes when Committed signals due pages

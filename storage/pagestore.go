@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -92,10 +93,11 @@ type PageStore struct {
 	counts map[wal.PageID]pageCount
 	// due is the set of pages whose count reached a materialise threshold.
 	due map[wal.PageID]struct{}
-	// collectable maps pages that gained an image since GC last visited
-	// them to that newest image's LSN: only an image makes older versions
-	// garbage, so GC visits just these pages.
-	collectable map[wal.PageID]wal.LSN
+	// collectable maps pages that gained images since GC last collected
+	// them to those images' LSNs, ascending: only an image makes older
+	// versions garbage, and knowing where the images are lets GC delete
+	// below them without reading the page.
+	collectable map[wal.PageID][]wal.LSN
 	// wake signals Run that pages became due (capacity 1: one pending
 	// signal is enough).
 	wake chan struct{}
@@ -104,7 +106,7 @@ type PageStore struct {
 		deltasCommitted    atomic.Int64
 		imagesCommitted    atomic.Int64
 		imagesMaterialized atomic.Int64
-		gcVersionsDropped  atomic.Int64
+		gcPages            atomic.Int64
 		reads              atomic.Int64
 		readDeltasApplied  atomic.Int64
 	}
@@ -122,7 +124,7 @@ type PageStoreStats struct {
 	DeltasCommitted    int64   // PageWrite records committed
 	ImagesCommitted    int64   // PageImage records committed
 	ImagesMaterialized int64   // images written by MaterializeDue
-	GCVersionsDropped  int64   // versions deleted by GC
+	GCPages            int64   // pages GC deleted old versions of
 	Reads              int64   // ReadPage calls that rebuilt a page
 	ReadDeltasApplied  int64   // deltas replayed by those reads (divide by Reads for the mean chain)
 	PagesDue           int     // pages waiting for the materialiser
@@ -146,7 +148,7 @@ func NewPageStore(db *pebble.DB, opts PageStoreOptions) *PageStore {
 		log:         slog.Default().With("component", "pagestore"),
 		counts:      make(map[wal.PageID]pageCount),
 		due:         make(map[wal.PageID]struct{}),
-		collectable: make(map[wal.PageID]wal.LSN),
+		collectable: make(map[wal.PageID][]wal.LSN),
 		wake:        make(chan struct{}, 1),
 		gcScanAll:   true,
 	}
@@ -249,7 +251,7 @@ func (s *PageStore) Committed(b *wal.Batch) {
 			images++
 			delete(s.counts, r.Page)
 			delete(s.due, r.Page)
-			s.collectable[r.Page] = r.LSN
+			s.addImage(r.Page, r.LSN)
 		}
 	}
 	s.mu.Unlock()
@@ -260,6 +262,14 @@ func (s *PageStore) Committed(b *wal.Batch) {
 		case s.wake <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// addImage records an image of page at lsn for GC. Callers hold mu.
+func (s *PageStore) addImage(page wal.PageID, lsn wal.LSN) {
+	imgs := s.collectable[page]
+	if i, found := slices.BinarySearch(imgs, lsn); !found {
+		s.collectable[page] = slices.Insert(imgs, i, lsn)
 	}
 }
 
@@ -404,7 +414,7 @@ func (s *PageStore) Stats() PageStoreStats {
 		DeltasCommitted:    s.st.deltasCommitted.Load(),
 		ImagesCommitted:    s.st.imagesCommitted.Load(),
 		ImagesMaterialized: s.st.imagesMaterialized.Load(),
-		GCVersionsDropped:  s.st.gcVersionsDropped.Load(),
+		GCPages:            s.st.gcPages.Load(),
 		Reads:              s.st.reads.Load(),
 		ReadDeltasApplied:  s.st.readDeltasApplied.Load(),
 		PagesDue:           due,
