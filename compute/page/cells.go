@@ -128,11 +128,50 @@ func (p Page) alloc(size, extraSlots int) (int, error) {
 		if gap+p.fragmented() < size {
 			return 0, ErrFull
 		}
+		if gap >= 0 {
+			if off := p.takeHole(size, -1); off >= 0 {
+				return off, nil
+			}
+		}
 		p.compact(-1)
 	}
 	off := p.cellStart() - size
 	p.setCellStart(off)
 	return off, nil
+}
+
+// takeHole places a cell of size bytes in the smallest hole between live
+// cells (ignoring slot skip, -1 = none) that holds it, and returns its
+// offset, or -1 if no hole is big enough. Filling a hole changes only the
+// cell's own bytes, where compacting would slide every cell below the
+// first hole: with MVCC updates (a new version in, an old one out) that
+// was most of a page per commit in the redo log.
+func (p Page) takeHole(size, skip int) int {
+	n := p.NumSlots()
+	var buf [maxSlots]uint32
+	ents := buf[:0]
+	for i := 0; i < n; i++ {
+		if i != skip {
+			ents = append(ents, uint32(p.slot(i)))
+		}
+	}
+	slices.Sort(ents)
+	best, bestSize := -1, len(p)+1
+	end := p.cellStart() // end of the cells examined so far
+	for _, e := range ents {
+		off := int(e)
+		if h := off - end; h >= size && h < bestSize {
+			best, bestSize = end, h
+		}
+		end = max(end, off+p.cellSize(off))
+	}
+	if h := len(p) - end; h >= size && h < bestSize {
+		best = end
+	}
+	if best >= 0 {
+		p.setFragmented(p.fragmented() - size)
+	}
+	return best
 }
 
 // insertSlot opens slot i (shifting slots i.. up by one) and points it at
@@ -262,21 +301,26 @@ func (p Page) UpdateValue(i int, val []byte) error {
 	oldSize := leafCellHeader + kl + vl
 	newSize := leafCellHeader + kl + len(val)
 	var key []byte
+	var n int
 	if p.gap() < newSize {
 		if p.gap()+p.fragmented()+oldSize < newSize {
 			return ErrFull
 		}
-		// Compact without the old cell; its key may be overwritten, so
-		// keep a copy.
+		// The old cell's space is free from here on and the new cell may
+		// overwrite its key, so keep a copy.
 		key = append([]byte(nil), p[off+leafCellHeader:vo]...)
 		p.setFragmented(p.fragmented() + oldSize)
-		p.compact(i)
+		if n = p.takeHole(newSize, i); n < 0 {
+			p.compact(i)
+		}
 	} else {
 		key = p[off+leafCellHeader : vo]
 		p.release(off, oldSize)
 	}
-	n := p.cellStart() - newSize
-	p.setCellStart(n)
+	if n <= 0 {
+		n = p.cellStart() - newSize
+		p.setCellStart(n)
+	}
 	put16(p[n:], kl)
 	put16(p[n+2:], len(val))
 	copy(p[n+leafCellHeader:], key)

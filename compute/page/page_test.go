@@ -272,6 +272,78 @@ func TestBytesTouched(t *testing.T) {
 	check("Compact (after bottom delete)", before, p)
 }
 
+// TestFullPageFillsHoles: on a page with no contiguous gap left, a cell
+// replacing a deleted one of its size goes into the hole, so only the cell,
+// its slots and the header change (an MVCC update: new version in, old
+// out), and a grown value moves into a hole the same way.
+func TestFullPageFillsHoles(t *testing.T) {
+	p := newLeaf(t)
+	val := bytes.Repeat([]byte{7}, 100)
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key%05d", i)) }
+	n := 0
+	for ; ; n++ {
+		if err := p.InsertLeaf(n, key(n*2), val); err != nil {
+			if !errors.Is(err, ErrFull) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	hdr := [2]int{offNSlots, offFrag + 2}
+	touched := func(before, after []byte) (out [][2]int) {
+		for o := 0; o < len(before); o++ {
+			if before[o] != after[o] {
+				e := o
+				for e < len(before) && before[e] != after[e] {
+					e++
+				}
+				out = append(out, [2]int{o, e})
+				o = e
+			}
+		}
+		return out
+	}
+	for round := 0; round < 3*n; round++ {
+		victim := (round * 37) % n
+		hole := p.slot(victim)
+		p.Delete(victim)
+		before := slices.Clone(p)
+		// The replacement sorts right after the deleted key: same slot.
+		if err := p.InsertLeaf(victim, key(victim*2+1), val); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if err := Check(p); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := p.slot(victim); got != hole {
+			t.Fatalf("round %d: cell went to %d, not the hole at %d", round, got, hole)
+		}
+		for _, r := range touched(before, p) {
+			inHdr := r[0] >= hdr[0] && r[1] <= hdr[1]
+			inSlots := r[0] >= slotPos(victim) && r[1] <= slotPos(n)
+			inCell := r[0] >= hole && r[1] <= hole+LeafCellSize(8, len(val))
+			if !inHdr && !inSlots && !inCell {
+				t.Fatalf("round %d: insert into a hole changed bytes %v", round, r)
+			}
+		}
+		p.Delete(victim)
+		p.InsertLeaf(victim, key(victim*2), val)
+	}
+	// A grown value moves into a hole big enough for it.
+	p.Delete(5)
+	p.Delete(5)
+	p.Delete(5)
+	if err := p.UpdateValue(20, bytes.Repeat([]byte{8}, 250)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(p); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(p.Value(20), bytes.Repeat([]byte{8}, 250)) || !bytes.Equal(p.Key(20), key(46)) {
+		t.Fatalf("grown cell 20: key %q value %x", p.Key(20), p.Value(20)[:4])
+	}
+}
+
 // TestSplitMakesRoom checks the promise behind MaxCellSize: when an insert
 // fails with ErrFull, splitting at SplitPoint leaves room for the cell in
 // the half it belongs to.
