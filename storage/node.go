@@ -355,12 +355,47 @@ func (n *Node) handleReady(rd raft.Ready) error {
 			return err
 		}
 	}
-	if err := n.rlog.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
-		return fmt.Errorf("storage: persist raft state: %w", err)
+	// Committed entries this node has already persisted are applied while
+	// the new entries are being fsynced, not after: a commit is acknowledged
+	// when applied, and waiting for the next batch's fsync as well roughly
+	// doubled commit latency. Entries persisted only by this Save (a
+	// follower learning the commit index with the entries) are applied
+	// after it, so the applied index never runs ahead of the local log.
+	persisted, _ := n.rlog.LastIndex()
+	early := rd.CommittedEntries
+	var late []*raftpb.Entry
+	for i, e := range early {
+		if e.GetIndex() > persisted {
+			early, late = early[:i], early[i:]
+			break
+		}
 	}
-	n.tr.send(rd.Messages)
-	if len(rd.CommittedEntries) > 0 {
-		if err := n.applyEntries(rd.CommittedEntries); err != nil {
+	var applied chan error
+	if len(early) > 0 {
+		applied = make(chan error, 1)
+		go func() { applied <- n.applyEntries(early) }()
+	}
+	// A leader sends its appends before its own fsync, so followers persist
+	// in parallel (Raft thesis 10.2.1); other messages (votes, append
+	// responses) must wait until the state they report is durable.
+	leader := n.leader.Load() == n.cfg.ID
+	if leader {
+		n.tr.send(rd.Messages)
+	}
+	saveErr := n.rlog.Save(rd.HardState, rd.Entries, rd.MustSync)
+	if applied != nil {
+		if err := <-applied; err != nil {
+			return err
+		}
+	}
+	if saveErr != nil {
+		return fmt.Errorf("storage: persist raft state: %w", saveErr)
+	}
+	if !leader {
+		n.tr.send(rd.Messages)
+	}
+	if len(late) > 0 {
+		if err := n.applyEntries(late); err != nil {
 			return err
 		}
 	}
