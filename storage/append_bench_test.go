@@ -73,44 +73,84 @@ func startInProcessCluster(t testing.TB, n int) ([]*Node, *Client) {
 func BenchmarkAppend(b *testing.B) {
 	for _, voters := range []int{1, 3} {
 		for _, size := range []int{4 << 10, 64 << 10} {
-			b.Run(fmt.Sprintf("voters=%d/size=%dKiB", voters, size>>10), func(b *testing.B) {
-				_, c := startInProcessCluster(b, voters)
-				ctx := context.Background()
-				epoch, _, err := c.BumpEpoch(ctx, "bench", 0)
-				if err != nil {
-					b.Fatal(err)
+			for _, inflight := range []int{1, 8} {
+				if inflight > 1 && size > 4<<10 {
+					continue
 				}
-				// Page writes of 1 KiB spread over many pages.
-				payload := make([]byte, 1000)
-				per := size / 1016
-				lsn := wal.LSN(1)
-				lat := make([]time.Duration, 0, b.N)
-				b.SetBytes(int64(size))
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					recs := make([]wal.Record, 0, per+1)
-					for j := 0; j < per; j++ {
-						recs = append(recs, wal.PageWrite(wal.PageID((i*per+j)%4096), lsn+wal.LSN(j), 64, payload))
-					}
-					recs = append(recs, wal.Commit(lsn+wal.LSN(per), uint64(i+1)))
-					batch := wal.Batch{Epoch: epoch, FirstLSN: lsn, Records: recs}
-					raw, err := batch.Encode(nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					start := time.Now()
-					if _, err := c.Append(ctx, raw); err != nil {
-						b.Fatal(err)
-					}
-					lat = append(lat, time.Since(start))
-					lsn = batch.LastLSN() + 1
+				name := fmt.Sprintf("voters=%d/size=%dKiB", voters, size>>10)
+				if inflight > 1 {
+					name += fmt.Sprintf("/pipelined=%d", inflight)
 				}
-				b.StopTimer()
-				reportLatency(b, lat)
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
-			})
+				b.Run(name, func(b *testing.B) { benchmarkAppend(b, voters, size, inflight) })
+			}
 		}
 	}
+}
+
+// benchmarkAppend appends batches of size bytes through the gRPC client:
+// one Append at a time, or inflight at once through StartAppend.
+func benchmarkAppend(b *testing.B, voters, size, inflight int) {
+	_, c := startInProcessCluster(b, voters)
+	ctx := context.Background()
+	epoch, _, err := c.BumpEpoch(ctx, "bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Page writes of 1 KiB spread over many pages.
+	payload := make([]byte, 1000)
+	per := size / 1016
+	lsn := wal.LSN(1)
+	lat := make([]time.Duration, 0, b.N)
+	type flight struct {
+		start time.Time
+		out   <-chan AppendOutcome
+	}
+	var flights []flight
+	settle := func() {
+		o := <-flights[0].out
+		if o.Err != nil {
+			b.Fatal(o.Err)
+		}
+		lat = append(lat, time.Since(flights[0].start))
+		flights = flights[1:]
+	}
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		recs := make([]wal.Record, 0, per+1)
+		for j := 0; j < per; j++ {
+			recs = append(recs, wal.PageWrite(wal.PageID((i*per+j)%4096), lsn+wal.LSN(j), 64, payload))
+		}
+		recs = append(recs, wal.Commit(lsn+wal.LSN(per), uint64(i+1)))
+		batch := wal.Batch{Epoch: epoch, FirstLSN: lsn, Records: recs}
+		raw, err := batch.Encode(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lsn = batch.LastLSN() + 1
+		start := time.Now()
+		if inflight == 1 {
+			if _, err := c.Append(ctx, raw); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+			continue
+		}
+		out, err := c.StartAppend(ctx, raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		flights = append(flights, flight{start, out})
+		if len(flights) == inflight {
+			settle()
+		}
+	}
+	for len(flights) > 0 {
+		settle()
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
 }
 
 // reportLatency adds p50 and p99 of the samples to the benchmark output.

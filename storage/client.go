@@ -30,6 +30,11 @@ type Client struct {
 	conns  map[string]*grpc.ClientConn
 	leader string
 	next   int
+
+	// smu guards the pipelined-append stream (append_stream.go).
+	smu    sync.Mutex
+	as     *appendStream
+	closed bool
 }
 
 var _ Service = (*Client)(nil)
@@ -45,6 +50,14 @@ func Dial(addrs []string) (*Client, error) {
 
 // Close closes every connection.
 func (c *Client) Close() error {
+	c.smu.Lock()
+	c.closed = true
+	if as := c.as; as != nil {
+		as.fail(ErrShuttingDown)
+		<-as.done
+		c.as = nil
+	}
+	c.smu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var first error

@@ -1411,9 +1411,10 @@ const file_storage_proto_rawDesc = "" +
 	"\rSnapshotChunk\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\fR\amessage\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
-	"\x04last\x18\x03 \x01(\bR\x04last2\xe8\x04\n" +
+	"\x04last\x18\x03 \x01(\bR\x04last2\xbf\x05\n" +
 	"\aStorage\x12K\n" +
-	"\x06Append\x12\x1f.polar.storage.v1.AppendRequest\x1a .polar.storage.v1.AppendResponse\x12N\n" +
+	"\x06Append\x12\x1f.polar.storage.v1.AppendRequest\x1a .polar.storage.v1.AppendResponse\x12U\n" +
+	"\fAppendStream\x12\x1f.polar.storage.v1.AppendRequest\x1a .polar.storage.v1.AppendResponse(\x010\x01\x12N\n" +
 	"\aGetPage\x12 .polar.storage.v1.GetPageRequest\x1a!.polar.storage.v1.GetPageResponse\x12M\n" +
 	"\tStreamWAL\x12\".polar.storage.v1.StreamWALRequest\x1a\x1a.polar.storage.v1.WALBatch0\x01\x12Z\n" +
 	"\vClusterInfo\x12$.polar.storage.v1.ClusterInfoRequest\x1a%.polar.storage.v1.ClusterInfoResponse\x12T\n" +
@@ -1475,25 +1476,27 @@ var file_storage_proto_depIdxs = []int32{
 	2,  // 9: polar.storage.v1.ChangeMemberResponse.error:type_name -> polar.storage.v1.Error
 	9,  // 10: polar.storage.v1.ChangeMemberResponse.members:type_name -> polar.storage.v1.Member
 	3,  // 11: polar.storage.v1.Storage.Append:input_type -> polar.storage.v1.AppendRequest
-	5,  // 12: polar.storage.v1.Storage.GetPage:input_type -> polar.storage.v1.GetPageRequest
-	7,  // 13: polar.storage.v1.Storage.StreamWAL:input_type -> polar.storage.v1.StreamWALRequest
-	11, // 14: polar.storage.v1.Storage.ClusterInfo:input_type -> polar.storage.v1.ClusterInfoRequest
-	13, // 15: polar.storage.v1.Storage.BumpEpoch:input_type -> polar.storage.v1.BumpEpochRequest
-	15, // 16: polar.storage.v1.Storage.ReportReadLSN:input_type -> polar.storage.v1.ReportReadLSNRequest
-	17, // 17: polar.storage.v1.Storage.ChangeMember:input_type -> polar.storage.v1.ChangeMemberRequest
-	19, // 18: polar.storage.v1.Raft.Send:input_type -> polar.storage.v1.RaftEnvelope
-	21, // 19: polar.storage.v1.Raft.Snapshot:input_type -> polar.storage.v1.SnapshotChunk
-	4,  // 20: polar.storage.v1.Storage.Append:output_type -> polar.storage.v1.AppendResponse
-	6,  // 21: polar.storage.v1.Storage.GetPage:output_type -> polar.storage.v1.GetPageResponse
-	8,  // 22: polar.storage.v1.Storage.StreamWAL:output_type -> polar.storage.v1.WALBatch
-	12, // 23: polar.storage.v1.Storage.ClusterInfo:output_type -> polar.storage.v1.ClusterInfoResponse
-	14, // 24: polar.storage.v1.Storage.BumpEpoch:output_type -> polar.storage.v1.BumpEpochResponse
-	16, // 25: polar.storage.v1.Storage.ReportReadLSN:output_type -> polar.storage.v1.ReportReadLSNResponse
-	18, // 26: polar.storage.v1.Storage.ChangeMember:output_type -> polar.storage.v1.ChangeMemberResponse
-	20, // 27: polar.storage.v1.Raft.Send:output_type -> polar.storage.v1.RaftAck
-	20, // 28: polar.storage.v1.Raft.Snapshot:output_type -> polar.storage.v1.RaftAck
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
+	3,  // 12: polar.storage.v1.Storage.AppendStream:input_type -> polar.storage.v1.AppendRequest
+	5,  // 13: polar.storage.v1.Storage.GetPage:input_type -> polar.storage.v1.GetPageRequest
+	7,  // 14: polar.storage.v1.Storage.StreamWAL:input_type -> polar.storage.v1.StreamWALRequest
+	11, // 15: polar.storage.v1.Storage.ClusterInfo:input_type -> polar.storage.v1.ClusterInfoRequest
+	13, // 16: polar.storage.v1.Storage.BumpEpoch:input_type -> polar.storage.v1.BumpEpochRequest
+	15, // 17: polar.storage.v1.Storage.ReportReadLSN:input_type -> polar.storage.v1.ReportReadLSNRequest
+	17, // 18: polar.storage.v1.Storage.ChangeMember:input_type -> polar.storage.v1.ChangeMemberRequest
+	19, // 19: polar.storage.v1.Raft.Send:input_type -> polar.storage.v1.RaftEnvelope
+	21, // 20: polar.storage.v1.Raft.Snapshot:input_type -> polar.storage.v1.SnapshotChunk
+	4,  // 21: polar.storage.v1.Storage.Append:output_type -> polar.storage.v1.AppendResponse
+	4,  // 22: polar.storage.v1.Storage.AppendStream:output_type -> polar.storage.v1.AppendResponse
+	6,  // 23: polar.storage.v1.Storage.GetPage:output_type -> polar.storage.v1.GetPageResponse
+	8,  // 24: polar.storage.v1.Storage.StreamWAL:output_type -> polar.storage.v1.WALBatch
+	12, // 25: polar.storage.v1.Storage.ClusterInfo:output_type -> polar.storage.v1.ClusterInfoResponse
+	14, // 26: polar.storage.v1.Storage.BumpEpoch:output_type -> polar.storage.v1.BumpEpochResponse
+	16, // 27: polar.storage.v1.Storage.ReportReadLSN:output_type -> polar.storage.v1.ReportReadLSNResponse
+	18, // 28: polar.storage.v1.Storage.ChangeMember:output_type -> polar.storage.v1.ChangeMemberResponse
+	20, // 29: polar.storage.v1.Raft.Send:output_type -> polar.storage.v1.RaftAck
+	20, // 30: polar.storage.v1.Raft.Snapshot:output_type -> polar.storage.v1.RaftAck
+	21, // [21:31] is the sub-list for method output_type
+	11, // [11:21] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	Storage_Append_FullMethodName        = "/polar.storage.v1.Storage/Append"
+	Storage_AppendStream_FullMethodName  = "/polar.storage.v1.Storage/AppendStream"
 	Storage_GetPage_FullMethodName       = "/polar.storage.v1.Storage/GetPage"
 	Storage_StreamWAL_FullMethodName     = "/polar.storage.v1.Storage/StreamWAL"
 	Storage_ClusterInfo_FullMethodName   = "/polar.storage.v1.Storage/ClusterInfo"
@@ -38,6 +39,11 @@ type StorageClient interface {
 	// Append proposes one encoded wal.Batch and returns once a majority of
 	// voters has made it durable and the leader has applied it.
 	Append(ctx context.Context, in *AppendRequest, opts ...grpc.CallOption) (*AppendResponse, error)
+	// AppendStream takes many appends in flight on one stream: each request
+	// is proposed in the order it arrives, and responses come back in the
+	// same order, each sent once that batch is durable and applied (as
+	// Append). The compute node pipelines its commit groups through it.
+	AppendStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendRequest, AppendResponse], error)
 	// GetPage returns a page as of an LSN, waiting up to the call's deadline
 	// for this node to apply that LSN.
 	GetPage(ctx context.Context, in *GetPageRequest, opts ...grpc.CallOption) (*GetPageResponse, error)
@@ -74,6 +80,19 @@ func (c *storageClient) Append(ctx context.Context, in *AppendRequest, opts ...g
 	return out, nil
 }
 
+func (c *storageClient) AppendStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendRequest, AppendResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[0], Storage_AppendStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AppendRequest, AppendResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_AppendStreamClient = grpc.BidiStreamingClient[AppendRequest, AppendResponse]
+
 func (c *storageClient) GetPage(ctx context.Context, in *GetPageRequest, opts ...grpc.CallOption) (*GetPageResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPageResponse)
@@ -86,7 +105,7 @@ func (c *storageClient) GetPage(ctx context.Context, in *GetPageRequest, opts ..
 
 func (c *storageClient) StreamWAL(ctx context.Context, in *StreamWALRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WALBatch], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[0], Storage_StreamWAL_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[1], Storage_StreamWAL_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +169,11 @@ type StorageServer interface {
 	// Append proposes one encoded wal.Batch and returns once a majority of
 	// voters has made it durable and the leader has applied it.
 	Append(context.Context, *AppendRequest) (*AppendResponse, error)
+	// AppendStream takes many appends in flight on one stream: each request
+	// is proposed in the order it arrives, and responses come back in the
+	// same order, each sent once that batch is durable and applied (as
+	// Append). The compute node pipelines its commit groups through it.
+	AppendStream(grpc.BidiStreamingServer[AppendRequest, AppendResponse]) error
 	// GetPage returns a page as of an LSN, waiting up to the call's deadline
 	// for this node to apply that LSN.
 	GetPage(context.Context, *GetPageRequest) (*GetPageResponse, error)
@@ -178,6 +202,9 @@ type UnimplementedStorageServer struct{}
 
 func (UnimplementedStorageServer) Append(context.Context, *AppendRequest) (*AppendResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Append not implemented")
+}
+func (UnimplementedStorageServer) AppendStream(grpc.BidiStreamingServer[AppendRequest, AppendResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method AppendStream not implemented")
 }
 func (UnimplementedStorageServer) GetPage(context.Context, *GetPageRequest) (*GetPageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetPage not implemented")
@@ -235,6 +262,13 @@ func _Storage_Append_Handler(srv interface{}, ctx context.Context, dec func(inte
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _Storage_AppendStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(StorageServer).AppendStream(&grpc.GenericServerStream[AppendRequest, AppendResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_AppendStreamServer = grpc.BidiStreamingServer[AppendRequest, AppendResponse]
 
 func _Storage_GetPage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPageRequest)
@@ -370,6 +404,12 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "AppendStream",
+			Handler:       _Storage_AppendStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "StreamWAL",
 			Handler:       _Storage_StreamWAL_Handler,
