@@ -18,7 +18,6 @@ import (
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/polarsql/polar/proto/storagepb"
 	"github.com/polarsql/polar/wal"
@@ -126,7 +125,8 @@ type Node struct {
 	term      atomic.Uint64
 	commit    atomic.Uint64
 	reqSeq    atomic.Uint64
-	confState *raftpb.ConfState // owned by the run goroutine
+	csMu      sync.Mutex
+	confState *raftpb.ConfState // guarded by csMu
 
 	wmu     sync.Mutex
 	waiters map[uint64]chan applyResult
@@ -218,6 +218,10 @@ func StartNode(cfg Config) (*Node, error) {
 		CheckQuorum: true,
 		PreVote:     true,
 		Logger:      raftLogger{n.log},
+		// Log appends and entry application run on their own goroutines
+		// (raftloop.go), so the Raft loop keeps taking acknowledgements
+		// while an fsync is under way.
+		AsyncStorageWrites: true,
 	}
 	hs, _, _ := n.rlog.InitialState()
 	last, _ := n.rlog.LastIndex()
@@ -245,14 +249,18 @@ func StartNode(cfg Config) (*Node, error) {
 	n.srv = grpc.NewServer(grpc.MaxRecvMsgSize(wal.MaxBatchSize+1<<20), grpc.MaxSendMsgSize(wal.MaxBatchSize+1<<20))
 	storagepb.RegisterStorageServer(n.srv, &storageServer{n: n})
 	storagepb.RegisterRaftServer(n.srv, &raftServer{n: n})
-	n.wg.Add(4)
+	n.wg.Add(6)
 	go func() {
 		defer n.wg.Done()
 		if err := n.srv.Serve(n.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			n.log.Error("grpc server stopped", "err", err)
 		}
 	}()
-	go func() { defer n.wg.Done(); n.run() }()
+	appendc := make(chan *raftpb.Message, 4096)
+	applyc := make(chan applyWork, 4096)
+	go func() { defer n.wg.Done(); n.run(appendc, applyc) }()
+	go func() { defer n.wg.Done(); n.appendLoop(appendc, applyc) }()
+	go func() { defer n.wg.Done(); n.applyLoop(applyc) }()
 	go func() {
 		defer n.wg.Done()
 		n.pages.Run(n.ctx, func() wal.LSN { _, l := n.sm.state(); return l })
@@ -315,124 +323,6 @@ func (n *Node) fail(err error) {
 	n.cancel()
 }
 
-// run drives Raft: persist, send, apply, advance.
-func (n *Node) run() {
-	ticker := time.NewTicker(n.cfg.TickInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ticker.C:
-			n.raft.Tick()
-		case rd := <-n.raft.Ready():
-			if err := n.handleReady(rd); err != nil {
-				n.fail(err)
-				return
-			}
-			n.raft.Advance()
-			if err := n.maybeSnapshot(); err != nil {
-				n.fail(err)
-				return
-			}
-		case <-n.ctx.Done():
-			return
-		}
-	}
-}
-
-func (n *Node) handleReady(rd raft.Ready) error {
-	if rd.SoftState != nil {
-		prev := n.leader.Swap(rd.SoftState.Lead)
-		if prev != rd.SoftState.Lead {
-			n.log.Info("raft leader changed", "leader", rd.SoftState.Lead, "state", rd.SoftState.RaftState.String())
-		}
-	}
-	if rd.HardState != nil && !raft.IsEmptyHardState(rd.HardState) {
-		n.term.Store(rd.HardState.GetTerm())
-		n.commit.Store(rd.HardState.GetCommit())
-	}
-	if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
-		if err := n.installSnapshot(rd.Snapshot); err != nil {
-			return err
-		}
-	}
-	// Committed entries this node has already persisted are applied while
-	// the new entries are being fsynced, not after: a commit is acknowledged
-	// when applied, and waiting for the next batch's fsync as well roughly
-	// doubled commit latency. Entries persisted only by this Save (a
-	// follower learning the commit index with the entries) are applied
-	// after it, so the applied index never runs ahead of the local log.
-	persisted, _ := n.rlog.LastIndex()
-	early := rd.CommittedEntries
-	var late []*raftpb.Entry
-	for i, e := range early {
-		if e.GetIndex() > persisted {
-			early, late = early[:i], early[i:]
-			break
-		}
-	}
-	var applied chan error
-	if len(early) > 0 {
-		applied = make(chan error, 1)
-		go func() { applied <- n.applyEntries(early) }()
-	}
-	// A leader sends its appends before its own fsync, so followers persist
-	// in parallel (Raft thesis 10.2.1); other messages (votes, append
-	// responses) must wait until the state they report is durable.
-	leader := n.leader.Load() == n.cfg.ID
-	if leader {
-		n.tr.send(rd.Messages)
-	}
-	saveErr := n.rlog.Save(rd.HardState, rd.Entries, rd.MustSync)
-	if applied != nil {
-		if err := <-applied; err != nil {
-			return err
-		}
-	}
-	if saveErr != nil {
-		return fmt.Errorf("storage: persist raft state: %w", saveErr)
-	}
-	if !leader {
-		n.tr.send(rd.Messages)
-	}
-	if len(late) > 0 {
-		if err := n.applyEntries(late); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (n *Node) applyEntries(ents []*raftpb.Entry) error {
-	results, err := n.sm.apply(ents)
-	if err != nil {
-		return err
-	}
-	for i := range ents {
-		if ents[i].GetType() != raftpb.EntryConfChange {
-			continue
-		}
-		var cc raftpb.ConfChange
-		if err := proto.Unmarshal(ents[i].Data, &cc); err != nil {
-			return fmt.Errorf("storage: decode conf change: %w", err)
-		}
-		n.confState = n.raft.ApplyConfChange(&cc)
-		if cc.GetType() == raftpb.ConfChangeRemoveNode && cc.GetNodeId() == n.cfg.ID {
-			n.log.Warn("this node was removed from the cluster")
-		}
-	}
-	if len(results) > 0 {
-		n.wmu.Lock()
-		for id, res := range results {
-			if ch, ok := n.waiters[id]; ok {
-				ch <- res
-				delete(n.waiters, id)
-			}
-		}
-		n.wmu.Unlock()
-	}
-	return nil
-}
-
 // installSnapshot replaces the state machine with the data staged for snap
 // by the transport, then records the snapshot in the Raft log.
 func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
@@ -451,7 +341,7 @@ func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
 	if err := n.rlog.ApplySnapshot(snap); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return fmt.Errorf("storage: apply snapshot to raft log: %w", err)
 	}
-	n.confState = md.GetConfState()
+	n.setConfState(md.GetConfState())
 	os.Remove(path)
 	applied, last := n.sm.state()
 	n.log.Info("installed snapshot", "index", md.GetIndex(), "applied", applied, "last_lsn", last)
@@ -468,7 +358,8 @@ func (n *Node) maybeSnapshot() error {
 	}
 	// Also snapshot after a membership change: a node added later gets
 	// the newest snapshot, and raft refuses one whose config lacks it.
-	confChanged := n.confState != nil && n.confState.Equivalent(snap.GetMetadata().GetConfState()) != nil
+	cs := n.getConfState()
+	confChanged := cs != nil && cs.Equivalent(snap.GetMetadata().GetConfState()) != nil
 	if applied <= snap.GetMetadata().GetIndex() || (applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries && !confChanged) {
 		return nil
 	}
@@ -477,7 +368,7 @@ func (n *Node) maybeSnapshot() error {
 	if err := n.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("storage: sync before snapshot: %w", err)
 	}
-	if _, err := n.rlog.CreateSnapshot(applied, n.confState); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+	if _, err := n.rlog.CreateSnapshot(applied, cs); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return fmt.Errorf("storage: create snapshot: %w", err)
 	}
 	if applied > n.cfg.KeepEntries {
