@@ -26,7 +26,8 @@ const ReaderTTL = 30 * time.Second
 
 // stateMachine applies committed Raft entries: WAL batches into the page
 // store and the streamable log, and cluster metadata. Only the node's apply
-// goroutine calls apply (and snapshot installs wait for it to drain); everything else reads published state under mu.
+// goroutine calls apply (a snapshot install first waits for it to drain);
+// everything else reads published state under mu.
 type stateMachine struct {
 	db    *pebble.DB
 	pages *PageStore
