@@ -264,6 +264,14 @@ func (l *RaftLog) InitialState() (*raftpb.HardState, *raftpb.ConfState, error) {
 	return hs, raftpb.EnsureConfState(cs), nil
 }
 
+// termVote returns the persisted hard state's term and vote without
+// copying it (InitialState clones the hard and conf states).
+func (l *RaftLog) termVote() (term, vote uint64) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.hs.GetTerm(), l.hs.GetVote()
+}
+
 // Entries implements raft.Storage: the entries [lo, hi), limited to maxSize
 // bytes of encoded entries but always at least one. Like MemoryStorage it
 // returns ErrCompacted if lo <= the dummy index and ErrUnavailable if the

@@ -139,8 +139,8 @@ func (n *Node) persist(group []*raftpb.Message, applyc chan<- applyWork) error {
 			hs = &raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
 			// Term and vote must be durable before anything reports them;
 			// a commit index alone can be re-learned after a crash.
-			prev, _, _ := n.rlog.InitialState()
-			sync = sync || hs.GetTerm() != prev.GetTerm() || hs.GetVote() != prev.GetVote()
+			term, vote := n.rlog.termVote()
+			sync = sync || hs.GetTerm() != term || hs.GetVote() != vote
 		}
 		sync = sync || len(m.GetEntries()) > 0
 		if err := n.rlog.Save(hs, m.GetEntries(), false); err != nil {
