@@ -407,6 +407,9 @@ type rowSource struct {
 	rows *table.Rows
 	pts  []table.Row // point-get results still to return
 	err  error
+	// transient: the reader copies each row before the next call, so
+	// scans may reuse one row (table.ScanOptions.Transient).
+	transient bool
 }
 
 // open starts reading src's rows for one execution. row holds the
@@ -593,7 +596,9 @@ func (rs *rowSource) next(ctx context.Context) (table.Row, uint64, error) {
 		if len(rs.scan) == 0 {
 			return nil, 0, nil
 		}
-		rs.rows = rs.a.src.tbl.Scan(ctx, rs.tx, rs.scan[0])
+		opts := rs.scan[0]
+		opts.Transient = rs.transient
+		rs.rows = rs.a.src.tbl.Scan(ctx, rs.tx, opts)
 		rs.scan = rs.scan[1:]
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -714,18 +714,7 @@ func (s *Session) execChange(ctx context.Context, p *changePlan, params []expr.V
 			}
 		}
 		if p.order != nil {
-			sort.SliceStable(rows, func(a, b int) bool {
-				for i, o := range p.order {
-					c := compareNullFirst(rows[a].keys[i], rows[b].keys[i], o.coll)
-					if c != 0 {
-						if o.desc {
-							return c > 0
-						}
-						return c < 0
-					}
-				}
-				return false
-			})
+			slices.SortStableFunc(rows, func(a, b matchedRow) int { return compareKeys(a.keys, b.keys, p.order) })
 			if limit >= 0 && int64(len(rows)) > limit {
 				rows = rows[:limit]
 			}

@@ -3,7 +3,7 @@ package sql
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
@@ -705,6 +705,7 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 	// Rows kept are copied into arenas grown in chunks, so a 100-row
 	// result costs a few allocations, not hundreds; post is scratch.
 	var post, arena, keyArena []expr.Value
+	var seenKey []byte
 	ncols := len(p.cols)
 	emit := func(in []expr.Value) error {
 		if n := nf + len(in); cap(post) < n {
@@ -730,11 +731,11 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 			}
 		}
 		if seen != nil {
-			k := string(rowKey(nil, post[:nf], p.cols))
-			if seen[k] {
+			seenKey = rowKey(seenKey[:0], post[:nf], p.cols)
+			if seen[string(seenKey)] { // no allocation to look up
 				return nil
 			}
-			seen[k] = true
+			seen[string(seenKey)] = true
 		}
 		if p.order != nil {
 			if len(keyArena)+len(p.order) > cap(keyArena) {
@@ -798,30 +799,7 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 		}
 	}
 	if p.order != nil {
-		idx := make([]int, len(out))
-		for i := range idx {
-			idx[i] = i
-		}
-		var cmpErr error
-		sort.SliceStable(idx, func(a, b int) bool {
-			ka, kb := keys[idx[a]], keys[idx[b]]
-			for i, o := range p.order {
-				c := compareNullFirst(ka[i], kb[i], o.coll)
-				if c != 0 {
-					if o.desc {
-						return c > 0
-					}
-					return c < 0
-				}
-			}
-			return false
-		})
-		_ = cmpErr
-		sorted := make([][]expr.Value, len(out))
-		for i, j := range idx {
-			sorted[i] = out[j]
-		}
-		out = sorted
+		sortByKeys(out, keys, p.order)
 	}
 	if !early {
 		if offset > 0 {
@@ -837,18 +815,6 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 	return out, nil
 }
 
-func compareNullFirst(a, b expr.Value, coll keycodec.Collation) int {
-	switch {
-	case a.Kind == keycodec.KindNull && b.Kind == keycodec.KindNull:
-		return 0
-	case a.Kind == keycodec.KindNull:
-		return -1
-	case b.Kind == keycodec.KindNull:
-		return 1
-	}
-	return expr.Compare(a, b, coll)
-}
-
 // join runs the nested loop from step i, calling f with each joined row.
 func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn, i int, row []expr.Value, f func([]expr.Value) error) error {
 	if i == len(p.steps) {
@@ -859,6 +825,7 @@ func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn,
 	if err != nil {
 		return err
 	}
+	rs.transient = true // each row is copied into row below
 	w := st.src.width()
 	matched := false
 	for {
@@ -1124,7 +1091,7 @@ func (c *concatSpec) result(items []concatItem) expr.Value {
 		return expr.Value{}
 	}
 	if c.order != nil {
-		sort.SliceStable(items, func(i, j int) bool { return lessKeys(items[i].keys, items[j].keys, c.order) })
+		slices.SortStableFunc(items, func(a, b concatItem) int { return compareKeys(a.keys, b.keys, c.order) })
 	}
 	var b []byte
 	seen := map[string]bool{}

@@ -2,7 +2,6 @@ package sql
 
 import (
 	"context"
-	"sort"
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -150,16 +149,7 @@ func (u *unionPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *ex
 				keys[i][j] = v
 			}
 		}
-		idx := make([]int, len(out))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return lessKeys(keys[idx[a]], keys[idx[b]], u.order) })
-		sorted := make([][]expr.Value, len(out))
-		for i, j := range idx {
-			sorted[i] = out[j]
-		}
-		out = sorted
+		sortByKeys(out, keys, u.order)
 	}
 	limit, offset := int64(-1), int64(0)
 	var err error
@@ -207,20 +197,6 @@ func dedupe(rows [][]expr.Value, cols []resultCol) [][]expr.Value {
 		out = append(out, r)
 	}
 	return out
-}
-
-// lessKeys orders two sort-key tuples.
-func lessKeys(a, b []expr.Value, order []orderKey) bool {
-	for i, o := range order {
-		c := compareNullFirst(a[i], b[i], o.coll)
-		if c != 0 {
-			if o.desc {
-				return c > 0
-			}
-			return c < 0
-		}
-	}
-	return false
 }
 
 // envOf returns the execution environment a nested plan shares with its

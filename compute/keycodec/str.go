@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -130,6 +131,7 @@ func appendPadSpace(dst []byte, s string, ci bool) ([]byte, error) {
 
 // appendWeights writes the UTF-8 of each rune's general_ci weight.
 func appendWeights(dst []byte, s string) ([]byte, error) {
+	dst = slices.Grow(dst, len(s)) // weights take about as many bytes as the text
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {

@@ -41,6 +41,11 @@ type ScanOptions struct {
 	// (an index-only scan); the other columns are NULL. Ignored for the
 	// clustered index.
 	KeyOnly bool
+	// Transient lets Rows reuse one row for every call of Next: a row
+	// (the slice, not the bytes its strings point to, which stay valid)
+	// is only good until the next call. Readers that copy each row out,
+	// like a SELECT's join, save a row allocation per row.
+	Transient bool
 }
 
 // Scan iterates over rows through an index in key order (a secondary
@@ -150,8 +155,15 @@ func (r *Rows) Next(ctx context.Context) bool {
 		// The common case, decoded without copies: the iterator's entries
 		// are never overwritten, and rows come from a shared chunk.
 		n := len(r.t.kinds)
+		if r.opts.Transient {
+			r.arena = r.arena[:0]
+		}
 		if len(r.arena)+n > cap(r.arena) {
-			r.arena = make([]keycodec.Value, 0, 32*n)
+			chunk := 32 * n
+			if r.opts.Transient {
+				chunk = n
+			}
+			r.arena = make([]keycodec.Value, 0, chunk)
 		}
 		row, err := r.t.decodeRowShared(r.arena[len(r.arena):len(r.arena):len(r.arena)+n], r.it.Value())
 		if err != nil {
@@ -170,8 +182,8 @@ func (r *Rows) Next(ctx context.Context) bool {
 	return true
 }
 
-// Row returns the current row. It is the caller's: later calls do not
-// change it.
+// Row returns the current row. It is the caller's, and later calls do not
+// change it, unless the scan is Transient.
 func (r *Rows) Row() Row { return r.row }
 
 // RowID returns the current row's hidden row id in a HiddenPK table (0

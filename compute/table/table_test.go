@@ -556,6 +556,32 @@ func TestSysbench(t *testing.T) {
 			}
 		}
 	}
+	// The same range as a transient scan (what SELECT uses): each row is
+	// good until the next call, and the strings it points to for longer.
+	rs := tb.Scan(ctx, tx, ScanOptions{Transient: true,
+		Lo: &Bound{Values: ints(lo), Inclusive: true}, Hi: &Bound{Values: ints(lo + 99), Inclusive: true}})
+	var kept []Row
+	var first *keycodec.Value
+	for id := lo; rs.Next(ctx); id++ {
+		r := rs.Row()
+		if first == nil {
+			first = &r[0]
+		} else if &r[0] != first {
+			t.Fatalf("transient scan: row %d is a new slice", id)
+		}
+		if !sameRow(r, rows[id]) {
+			t.Fatalf("transient row %d: %s", id, rowString(r))
+		}
+		kept = append(kept, append(Row(nil), r...))
+	}
+	if err := rs.Err(); err != nil || len(kept) != 100 {
+		t.Fatalf("transient range of 100: %d rows, %v", len(kept), err)
+	}
+	for i, r := range kept {
+		if !sameRow(r, rows[lo+int64(i)]) {
+			t.Fatalf("transient row %d changed after the scan: %s", i, rowString(r))
+		}
+	}
 	// UPDATE sbtest1 SET k = k + 1 WHERE id = ?
 	kRows := func(k int64) []int64 {
 		got, _, err := collect(ctx, tb, tx, ScanOptions{Index: 1, KeyOnly: true,
