@@ -266,7 +266,11 @@ type Iterator struct {
 	excl   bool
 	last   bool // the current batch is the last one
 	budget int  // bytes for the next batch
-	batch  []entry
+	// stop, if set, ends the iteration at the first key it accepts, so
+	// a bounded scan copies nothing past its bound.
+	stop    func(key []byte) bool
+	stopped bool
+	batch   []entry
 	pos    int
 	err    error
 }
@@ -307,6 +311,11 @@ func cloneKey(key []byte) []byte {
 	}
 	return append([]byte{}, key...)
 }
+
+// StopAt ends the iteration before the first entry, in the iterator's
+// direction, whose key stop accepts: keys must be ordered so that once
+// stop accepts one it accepts every later one. Call it before Next.
+func (it *Iterator) StopAt(stop func(key []byte) bool) { it.stop = stop }
 
 // Next moves to the next entry; the first call positions on the first
 // one. It returns false at the end or on error (see Err).
@@ -391,6 +400,8 @@ func (it *Iterator) loadForward(ctx context.Context) error {
 			}
 			it.batch = batch
 			switch {
+			case it.stopped:
+				it.last = true
 			case !end:
 				it.key, it.excl = batch[len(batch)-1].key, true
 			case ub == nil:
@@ -431,6 +442,8 @@ func (it *Iterator) loadReverse(ctx context.Context) error {
 			}
 			it.batch = batch
 			switch {
+			case it.stopped:
+				it.last = true
 			case !end:
 				it.key = batch[len(batch)-1].key
 			case lb == nil:
@@ -451,20 +464,27 @@ func (it *Iterator) loadReverse(ctx context.Context) error {
 
 // copyEntries copies the entries from index from towards to (exclusive;
 // to < from walks backwards) of a latched leaf, stopping after about
-// it.budget bytes. end reports whether it reached to.
+// it.budget bytes or at a key it.stop accepts (setting it.stopped). end
+// reports whether it reached to or the stop.
 func (it *Iterator) copyEntries(ctx context.Context, p page.Page, from, to int) ([]entry, bool, error) {
 	dir := 1
 	if to < from {
 		dir = -1
 	}
-	out := make([]entry, 0, min((to-from)*dir, 64))
-	arena := make([]byte, 0, min(used(p), it.budget))
+	count := (to - from) * dir
+	out := make([]entry, 0, min(count, 64))
+	// The entries left in this leaf take about their share of its bytes.
+	arena := make([]byte, 0, min(used(p)*count/max(p.NumSlots(), 1)+64, it.budget))
 	size := 0
 	for i := from; i != to; i += dir {
 		if size >= it.budget {
 			return out, false, nil
 		}
 		k := p.Key(i)
+		if it.stop != nil && it.stop(k) {
+			it.stopped = true
+			return out, true, nil
+		}
 		enc := p.Value(i)
 		start := len(arena)
 		arena = append(arena, k...)

@@ -123,6 +123,14 @@ func (t *Txn) Scan(ctx context.Context, idx IndexID, opts ScanOptions) *Iterator
 	} else {
 		it.cur.it = tr.Seek(ctx, opts.Lo)
 	}
+	if (opts.Reverse && opts.Lo != nil) || (!opts.Reverse && opts.Hi != nil) {
+		// The tree copies leaf entries in batches: stop it at the bound
+		// rather than copying the rest of the leaf.
+		it.cur.it.StopAt(func(k []byte) bool {
+			uk, _, ok := splitVersionKey(k)
+			return ok && it.pastEnd(uk)
+		})
+	}
 	if ws := t.writes[idx]; ws != nil {
 		it.ws = ws
 		keys := ws.keys()
