@@ -271,8 +271,8 @@ type Iterator struct {
 	stop    func(key []byte) bool
 	stopped bool
 	batch   []entry
-	pos    int
-	err    error
+	pos     int
+	err     error
 }
 
 // Seek returns an iterator over the entries with keys >= key (nil key:
