@@ -37,6 +37,10 @@ type Session struct {
 	userVars     map[string]expr.Value
 	lockWait     time.Duration
 
+	// Per connection, built once rather than per statement.
+	userHost string                                             // USER()
+	sysVarFn func(name string, global bool) (expr.Value, error) // s.sysVar
+
 	// mu guards running, which other sessions read (KILL, PROCESSLIST).
 	mu      sync.Mutex
 	running *stmtCancel
@@ -51,8 +55,11 @@ type stmtCancel struct {
 }
 
 func newSession(db *DB, info mysqlserver.ConnInfo) *Session {
-	return &Session{db: db, info: info, autocommit: true, isolation: engine.RepeatableRead,
-		vars: map[string]expr.Value{}, userVars: map[string]expr.Value{}, startAt: time.Now()}
+	s := &Session{db: db, info: info, autocommit: true, isolation: engine.RepeatableRead,
+		vars: map[string]expr.Value{}, userVars: map[string]expr.Value{}, startAt: time.Now(),
+		userHost: info.User + "@" + hostOf(info.RemoteAddr)}
+	s.sysVarFn = s.sysVar
+	return s
 }
 
 // ConnID is the connection id (CONNECTION_ID()).
@@ -174,12 +181,12 @@ func (s *Session) exprContext(params []expr.Value) *expr.Context {
 		Params:       params,
 		Now:          time.Now().UTC(),
 		DB:           s.curDB,
-		User:         s.info.User + "@" + hostOf(s.info.RemoteAddr),
+		User:         s.userHost,
 		ConnID:       s.info.ID,
 		LastInsertID: s.lastInsertID,
 		Version:      Version,
 		Strict:       s.strict(),
-		SysVar:       s.sysVar,
+		SysVar:       s.sysVarFn,
 		UserVars:     s.userVars,
 	}
 }
