@@ -110,7 +110,13 @@ var pebbleCompression = func() pebble.DBCompressionSettings {
 type Node struct {
 	cfg   Config
 	log   *slog.Logger
+	// db holds the Raft log (and the snapshot-install marker) and is the
+	// only one with a WAL: every append is fsynced there. sdb holds the
+	// state machine (metadata, retained WAL batches, page versions) with
+	// no WAL at all; what a crash loses of it the Raft log replays, and
+	// the log is never truncated past what sdb has flushed.
 	db    *pebble.DB
+	sdb   *pebble.DB
 	rlog  *RaftLog
 	pages *PageStore
 	sm    *stateMachine
@@ -165,12 +171,8 @@ func StartNode(cfg Config) (*Node, error) {
 	// (snappy encode in compactions, decode in reads). Only the bottom
 	// levels, where data settles, are compressed.
 	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebbleCompression })
-	n.db, err = pebble.Open(filepath.Join(cfg.Dir, "db"), popts)
-	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
-		return nil, fmt.Errorf("storage: data directory %s is in use by another process: %w", cfg.Dir, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: open pebble: %w", err)
+	if n.db, err = openPebble(filepath.Join(cfg.Dir, "raft"), popts); err != nil {
+		return nil, err
 	}
 	ok := false
 	defer func() {
@@ -178,14 +180,26 @@ func StartNode(cfg Config) (*Node, error) {
 			n.db.Close()
 		}
 	}()
-	if err := finishInterruptedInstall(n.db); err != nil {
+	// The state machine's writes skip the WAL: they would otherwise
+	// double what each Raft fsync writes, for data the log already holds.
+	sopts := popts.Clone()
+	sopts.DisableWAL = true
+	if n.sdb, err = openPebble(filepath.Join(cfg.Dir, "state"), sopts); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok {
+			n.sdb.Close()
+		}
+	}()
+	if err := finishInterruptedInstall(n.db, n.sdb); err != nil {
 		return nil, err
 	}
 	if n.rlog, err = OpenRaftLog(n.db); err != nil {
 		return nil, err
 	}
-	n.pages = NewPageStore(n.db, PageStoreOptions{MaterializeAfter: cfg.MaterializeAfter})
-	if n.sm, err = openStateMachine(n.db, n.pages, n.log); err != nil {
+	n.pages = NewPageStore(n.sdb, PageStoreOptions{MaterializeAfter: cfg.MaterializeAfter})
+	if n.sm, err = openStateMachine(n.sdb, n.pages, n.log); err != nil {
 		return nil, err
 	}
 	snap, err := n.rlog.Snapshot()
@@ -271,6 +285,18 @@ func StartNode(cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// openPebble opens one of the node's two Pebble instances.
+func openPebble(dir string, opts *pebble.Options) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, opts)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil, fmt.Errorf("storage: data directory %s is in use by another process: %w", dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open pebble %s: %w", dir, err)
+	}
+	return db, nil
+}
+
 // Addr returns the address the node serves on.
 func (n *Node) Addr() string { return n.addr }
 
@@ -295,8 +321,15 @@ func (n *Node) Stop() {
 	n.raft.Stop()
 	n.tr.stop()
 	n.wg.Wait()
+	// Not needed for safety (the log replays), but saves the replay.
+	if err := n.sdb.Flush(); err != nil {
+		n.log.Error("flush state", "err", err)
+	}
+	if err := n.sdb.Close(); err != nil {
+		n.log.Error("close state pebble", "err", err)
+	}
 	if err := n.db.Close(); err != nil {
-		n.log.Error("close pebble", "err", err)
+		n.log.Error("close raft pebble", "err", err)
 	}
 	n.log.Info("storage node stopped")
 }
@@ -331,7 +364,7 @@ func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("storage: snapshot %d/%d has no staged data: %w", md.GetTerm(), md.GetIndex(), err)
 	}
-	if err := installSnapshotData(n.db, path); err != nil {
+	if err := installSnapshotData(n.db, n.sdb, path); err != nil {
 		return err
 	}
 	if err := n.sm.reload(); err != nil {
@@ -363,10 +396,11 @@ func (n *Node) maybeSnapshot() error {
 	if applied <= snap.GetMetadata().GetIndex() || (applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries && !confChanged) {
 		return nil
 	}
-	// The state machine writes without fsync; make it durable before the
-	// log entries that could rebuild it are dropped.
-	if err := n.db.LogData(nil, pebble.Sync); err != nil {
-		return fmt.Errorf("storage: sync before snapshot: %w", err)
+	// The state machine has no WAL: flush it, so that it is durable up to
+	// applied before the log entries that could rebuild it are dropped
+	// (and before a snapshot at applied exists to restart from).
+	if err := n.sdb.Flush(); err != nil {
+		return fmt.Errorf("storage: flush state before snapshot: %w", err)
 	}
 	if _, err := n.rlog.CreateSnapshot(applied, cs); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return fmt.Errorf("storage: create snapshot: %w", err)

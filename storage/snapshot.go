@@ -27,8 +27,8 @@ import (
 // snapshotPrefixes are the key prefixes that belong to the state machine.
 var snapshotPrefixes = []byte{prefixMeta, prefixWAL, prefixPage}
 
-// keyInstalling marks an unfinished snapshot install; it lives outside the
-// state machine's prefixes so installs do not delete it.
+// keyInstalling marks an unfinished snapshot install; it lives in the
+// Raft log's db, whose writes are durable, outside the log's own keys.
 var keyInstalling = []byte("xinstalling")
 
 // writeSnapshotData streams the state machine's contents to w.
@@ -132,30 +132,29 @@ func readSnapshotFile(path string, fn func(k, v []byte) error) error {
 	return nil
 }
 
-// installSnapshotData replaces the state machine's contents with a
-// verified snapshot file. A marker key makes a crash mid-install resume
-// the install on restart instead of leaving a mix of old and new data.
-func installSnapshotData(db *pebble.DB, path string) error {
+// installSnapshotData replaces the state machine's contents (in state)
+// with a verified snapshot file. A marker key in the Raft log's db (which
+// has a WAL) makes a crash mid-install resume the install on restart
+// instead of leaving a mix of old and new data.
+func installSnapshotData(raftDB, state *pebble.DB, path string) error {
 	if err := verifySnapshotFile(path); err != nil {
 		return err
 	}
-	if err := db.Set(keyInstalling, []byte(path), pebble.Sync); err != nil {
+	if err := raftDB.Set(keyInstalling, []byte(path), pebble.Sync); err != nil {
 		return fmt.Errorf("storage: mark snapshot install: %w", err)
 	}
-	if err := resumeInstall(db, path); err != nil {
-		return err
-	}
-	return nil
+	return resumeInstall(raftDB, state, path)
 }
 
-// resumeInstall does the install proper; it is idempotent.
-func resumeInstall(db *pebble.DB, path string) error {
+// resumeInstall does the install proper; it is idempotent. state has no
+// WAL, so the install is flushed before the marker goes.
+func resumeInstall(raftDB, state *pebble.DB, path string) error {
 	for _, p := range snapshotPrefixes {
-		if err := db.DeleteRange([]byte{p}, []byte{p + 1}, pebble.NoSync); err != nil {
+		if err := state.DeleteRange([]byte{p}, []byte{p + 1}, pebble.NoSync); err != nil {
 			return fmt.Errorf("storage: clear state for snapshot: %w", err)
 		}
 	}
-	wb := db.NewBatch()
+	wb := state.NewBatch()
 	err := readSnapshotFile(path, func(k, v []byte) error {
 		if len(k) == 0 || (k[0] != prefixMeta && k[0] != prefixWAL && k[0] != prefixPage) {
 			return fmt.Errorf("storage: snapshot key %q outside the state machine", k)
@@ -168,7 +167,7 @@ func resumeInstall(db *pebble.DB, path string) error {
 				return err
 			}
 			wb.Close()
-			wb = db.NewBatch()
+			wb = state.NewBatch()
 		}
 		return nil
 	})
@@ -181,15 +180,18 @@ func resumeInstall(db *pebble.DB, path string) error {
 		return fmt.Errorf("storage: install snapshot: %w", err)
 	}
 	wb.Close()
-	if err := db.Delete(keyInstalling, pebble.Sync); err != nil {
+	if err := state.Flush(); err != nil {
+		return fmt.Errorf("storage: flush installed snapshot: %w", err)
+	}
+	if err := raftDB.Delete(keyInstalling, pebble.Sync); err != nil {
 		return fmt.Errorf("storage: finish snapshot install: %w", err)
 	}
 	return nil
 }
 
 // finishInterruptedInstall completes an install a crash interrupted.
-func finishInterruptedInstall(db *pebble.DB) error {
-	v, closer, err := db.Get(keyInstalling)
+func finishInterruptedInstall(raftDB, state *pebble.DB) error {
+	v, closer, err := raftDB.Get(keyInstalling)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil
 	}
@@ -198,7 +200,7 @@ func finishInterruptedInstall(db *pebble.DB) error {
 	}
 	path := string(v)
 	closer.Close()
-	return resumeInstall(db, path)
+	return resumeInstall(raftDB, state, path)
 }
 
 // crcTable is CRC-32C, as in the WAL.

@@ -339,18 +339,19 @@ func (t *Txn) Commit(ctx context.Context) error {
 // versions at or below the horizon, only the newest is visible to anyone.
 func prune(ctx context.Context, tree *btree.Tree, m *mtr.MTR, key []byte, horizon uint64) error {
 	it := tree.SeekIn(ctx, m, versionKey(key, horizon))
+	// Copy only this key's versions out of the leaf, not its neighbours.
+	it.StopAt(func(k []byte) bool {
+		uk, _, ok := splitVersionKey(k)
+		return !ok || !bytes.Equal(uk, key)
+	})
 	kept := false
 	var drop [][]byte
 	for it.Next(ctx) {
-		uk, _, ok := splitVersionKey(it.Key())
-		if !ok || !bytes.Equal(uk, key) {
-			break
-		}
 		if !kept {
 			kept = true
 			continue
 		}
-		drop = append(drop, append([]byte(nil), it.Key()...))
+		drop = append(drop, it.Key()) // the iterator's own copy
 		if len(drop) >= 64 {
 			break
 		}
