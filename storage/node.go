@@ -108,8 +108,8 @@ var pebbleCompression = func() pebble.DBCompressionSettings {
 // with the page store as its state machine, serving the Storage and Raft
 // gRPC services. It implements Service in-process.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// db holds the Raft log (and the snapshot-install marker) and is the
 	// only one with a WAL: every append is fsynced there. sdb holds the
 	// state machine (metadata, retained WAL batches, page versions) with
