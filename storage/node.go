@@ -166,12 +166,11 @@ func StartNode(cfg Config) (*Node, error) {
 		Cache:        cache,
 		Logger:       pebbleLogger{n.log},
 	}
-	// Most page versions are deleted by GC within seconds, in the upper
-	// levels: compressing them there cost 5-8% of a busy node's CPU
-	// (snappy encode in compactions, decode in reads). Only the bottom
-	// levels, where data settles, are compressed.
-	popts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebbleCompression })
-	if n.db, err = openPebble(filepath.Join(cfg.Dir, "raft"), popts); err != nil {
+	// Log entries live seconds (until the next truncation): compressing
+	// them in flushes and compactions was 5% of a cluster's CPU.
+	ropts := popts.Clone()
+	ropts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	if n.db, err = openPebble(filepath.Join(cfg.Dir, "raft"), ropts); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -184,6 +183,11 @@ func StartNode(cfg Config) (*Node, error) {
 	// double what each Raft fsync writes, for data the log already holds.
 	sopts := popts.Clone()
 	sopts.DisableWAL = true
+	// Most page versions are deleted by GC within seconds, in the upper
+	// levels: compressing them there cost 5-8% of a busy node's CPU
+	// (snappy encode in compactions, decode in reads). Only the bottom
+	// levels, where data settles, are compressed.
+	sopts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebbleCompression })
 	if n.sdb, err = openPebble(filepath.Join(cfg.Dir, "state"), sopts); err != nil {
 		return nil, err
 	}
