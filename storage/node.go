@@ -137,6 +137,12 @@ type Node struct {
 	wmu     sync.Mutex
 	waiters map[uint64]chan applyResult
 
+	// A flush of sdb under way before a snapshot at flushIndex (with
+	// flushConf); only the apply goroutine uses these.
+	flushing   <-chan struct{}
+	flushIndex uint64
+	flushConf  *raftpb.ConfState
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -385,9 +391,23 @@ func (n *Node) installSnapshot(snap *raftpb.Snapshot) error {
 	return nil
 }
 
-// maybeSnapshot records a snapshot at the applied index and truncates the
-// log once enough entries have been applied since the last one.
+// maybeSnapshot records a snapshot and truncates the log once enough
+// entries have been applied since the last one. The state machine has no
+// WAL, so it must be durable up to the snapshot's index before the log
+// entries that could rebuild it go (and before a snapshot there exists to
+// restart from): it is flushed first, in the background, and the snapshot
+// is taken at the index applied when the flush began, on a later call once
+// the flush is done. Only the apply goroutine calls it.
 func (n *Node) maybeSnapshot() error {
+	if n.flushing != nil {
+		select {
+		case <-n.flushing:
+		default:
+			return nil
+		}
+		n.flushing = nil
+		return n.snapshotAt(n.flushIndex, n.flushConf)
+	}
 	applied, _ := n.sm.state()
 	snap, err := n.rlog.Snapshot()
 	if err != nil {
@@ -400,24 +420,34 @@ func (n *Node) maybeSnapshot() error {
 	if applied <= snap.GetMetadata().GetIndex() || (applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries && !confChanged) {
 		return nil
 	}
-	// The state machine has no WAL: flush it, so that it is durable up to
-	// applied before the log entries that could rebuild it are dropped
-	// (and before a snapshot at applied exists to restart from).
-	if err := n.sdb.Flush(); err != nil {
+	// A synchronous flush here stalled apply (and every commit) for the
+	// time it takes to write a memtable.
+	done, err := n.sdb.AsyncFlush()
+	if err != nil {
 		return fmt.Errorf("storage: flush state before snapshot: %w", err)
 	}
-	if _, err := n.rlog.CreateSnapshot(applied, cs); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+	n.flushing, n.flushIndex, n.flushConf = done, applied, cs
+	return nil
+}
+
+// snapshotAt records a snapshot at index (state durable up to it) and
+// truncates the log to KeepEntries before it.
+func (n *Node) snapshotAt(index uint64, cs *raftpb.ConfState) error {
+	if _, err := n.rlog.CreateSnapshot(index, cs); err != nil {
+		if errors.Is(err, raft.ErrSnapOutOfDate) {
+			return nil // a snapshot installed meanwhile is newer
+		}
 		return fmt.Errorf("storage: create snapshot: %w", err)
 	}
-	if applied > n.cfg.KeepEntries {
+	if index > n.cfg.KeepEntries {
 		first, _ := n.rlog.FirstIndex()
-		if c := applied - n.cfg.KeepEntries; c > first {
+		if c := index - n.cfg.KeepEntries; c > first {
 			if err := n.rlog.Compact(c); err != nil && !errors.Is(err, raft.ErrCompacted) {
 				return fmt.Errorf("storage: compact raft log: %w", err)
 			}
 		}
 	}
-	n.log.Debug("snapshot taken", "index", applied)
+	n.log.Debug("snapshot taken", "index", index)
 	return nil
 }
 

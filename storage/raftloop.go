@@ -162,6 +162,12 @@ func (n *Node) applyLoop(applyc <-chan applyWork) {
 		var w applyWork
 		select {
 		case w = <-applyc:
+		case <-n.flushing: // nil (blocks) unless a pre-snapshot flush runs
+			if err := n.maybeSnapshot(); err != nil {
+				n.fail(err)
+				return
+			}
+			continue
 		case <-n.ctx.Done():
 			return
 		}
