@@ -112,7 +112,10 @@ func (c *Client) StartAppend(ctx context.Context, batch []byte) (<-chan AppendOu
 	if c.as == nil {
 		as, err := c.openAppendStream()
 		if err != nil {
-			return nil, err
+			// The node believed to lead is unreachable (it may just have
+			// died): this append goes by the unary path, which finds the
+			// leader, and the next one opens a stream where it is.
+			as = &appendStream{c: c, err: err, cancel: func() {}, done: make(chan struct{})}
 		}
 		c.as = as
 	}
@@ -122,6 +125,12 @@ func (c *Client) StartAppend(ctx context.Context, batch []byte) (<-chan AppendOu
 		as.fail(fmt.Errorf("%w: append: %v", ErrTimeout, context.Cause(ctx)))
 	})
 	as.send(a)
+	if as.stream == nil {
+		go func() { // ends when a is retried
+			defer close(as.done)
+			as.retry()
+		}()
+	}
 	return a.out, nil
 }
 
@@ -136,6 +145,7 @@ func (c *Client) openAppendStream() (*appendStream, error) {
 	stream, err := s.AppendStream(ctx)
 	if err != nil {
 		cancel()
+		c.learn("", addr)
 		return nil, fmt.Errorf("%w: %s: %v", errTransport, addr, err)
 	}
 	as := &appendStream{c: c, addr: addr, stream: stream, cancel: cancel, done: make(chan struct{})}

@@ -15,8 +15,9 @@ import (
 // TestClusterPipelinedAppends keeps 8 appends in flight on the client's
 // append stream to a 3-process cluster, SIGKILLs the leader in the middle,
 // and checks that every outcome arrives in order, that the appends in
-// flight at the crash are carried over to the new leader, and that the
-// log holds exactly the acknowledged batches.
+// flight at the crash are carried over to the new leader, that a leader
+// dying between appends is survived too, and that the log holds exactly
+// the acknowledged batches.
 func TestClusterPipelinedAppends(t *testing.T) {
 	cl := newCluster(t, 3, 1000)
 	c := dial(t, cl.addrs()...)
@@ -89,6 +90,16 @@ func TestClusterPipelinedAppends(t *testing.T) {
 			t.Logf("SIGKILLed leader %d with appends in flight", leader.id)
 		}
 	})
+	pipeline(50, nil)
+
+	// A leader that dies with nothing in flight leaves the client's stream
+	// pointing at a dead address: the next append must still find the new
+	// leader rather than fail to open a stream.
+	cl.restart(leader.id)
+	info = mustLeader(t, c)
+	leader = cl.byAddr(info.LeaderAddr)
+	cl.kill(leader.id)
+	t.Logf("SIGKILLed leader %d with nothing in flight", leader.id)
 	pipeline(50, nil)
 
 	// The log, read from the new leader, is exactly the acknowledged batches.
