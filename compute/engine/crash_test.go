@@ -100,7 +100,11 @@ func TestEngineCrashRestart(t *testing.T) {
 			}
 			close(lines)
 		}()
-		deadline := time.After(time.Duration(300+200*round) * time.Millisecond)
+		// The kill comes a while after the first acknowledgement: starting
+		// a race-built child on a loaded machine can take longer than the
+		// writing it is given.
+		var deadline <-chan time.Time
+		startup := time.After(60 * time.Second)
 	read:
 		for {
 			select {
@@ -109,6 +113,12 @@ func TestEngineCrashRestart(t *testing.T) {
 					t.Fatalf("child exited early: %s", stderr.String())
 				}
 				record(l)
+				if deadline == nil && len(acked) > 0 {
+					deadline = time.After(time.Duration(300+200*round) * time.Millisecond)
+				}
+			case <-startup:
+				cmd.Process.Kill()
+				t.Fatalf("round %d: no commit acknowledged within a minute (%s)", round, stderr.String())
 			case <-deadline:
 				break read
 			}
