@@ -120,8 +120,23 @@ type Node struct {
 	rlog  *RaftLog
 	pages *PageStore
 	sm    *stateMachine
-	raft  raft.Node
 	tr    *transport
+
+	// rn is etcd raft's state machine; only the Raft loop (run) touches
+	// it. Everyone else reaches it through inbox, and the loop hands log
+	// appends and committed entries to the append and apply goroutines
+	// through appendq and applyq.
+	rn      *raft.RawNode
+	inbox   *queue[raftOp]
+	appendq *queue[*raftpb.Message]
+	applyq  *queue[applyWork]
+	// appendBusy counts appends handed to the append goroutine and not yet
+	// persisted: the Raft loop persists an append itself only when it is
+	// 0, so appends stay in log order.
+	appendBusy atomic.Int64
+	// soleVoter is set while the applied configuration has this node as
+	// its only voter.
+	soleVoter atomic.Bool
 
 	lis  net.Listener
 	srv  *grpc.Server
@@ -135,7 +150,7 @@ type Node struct {
 	confState *raftpb.ConfState // guarded by csMu
 
 	wmu     sync.Mutex
-	waiters map[uint64]chan applyResult
+	waiters map[uint64]*waiter
 
 	// A flush of sdb under way before a snapshot at flushIndex (with
 	// flushConf); only the apply goroutine uses these.
@@ -159,7 +174,8 @@ func StartNode(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "snap"), 0o755); err != nil {
 		return nil, fmt.Errorf("storage: create data dir: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), waiters: map[uint64]chan applyResult{}}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), waiters: map[uint64]*waiter{},
+		inbox: newQueue[raftOp](), appendq: newQueue[*raftpb.Message](), applyq: newQueue[applyWork]()}
 	n.reqSeq.Store(rand.Uint64() >> 1)
 	var err error
 	// A block cache big enough for the hot page images: materialising a
@@ -216,7 +232,7 @@ func StartNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: read snapshot metadata: %w", err)
 	}
-	n.confState = snap.GetMetadata().GetConfState()
+	n.setConfState(snap.GetMetadata().GetConfState())
 
 	if n.lis, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("storage: listen on %s: %w", cfg.Listen, err)
@@ -265,9 +281,16 @@ func StartNode(cfg Config) (*Node, error) {
 			}
 			peers = append(peers, raft.Peer{ID: id, Context: []byte(addr)})
 		}
-		n.raft = raft.StartNode(rc, peers)
+		if n.rn, err = raft.NewRawNode(rc); err != nil {
+			return nil, fmt.Errorf("storage: start raft: %w", err)
+		}
+		if err := n.rn.Bootstrap(peers); err != nil {
+			return nil, fmt.Errorf("storage: bootstrap raft: %w", err)
+		}
 	default:
-		n.raft = raft.RestartNode(rc)
+		if n.rn, err = raft.NewRawNode(rc); err != nil {
+			return nil, fmt.Errorf("storage: restart raft: %w", err)
+		}
 	}
 
 	n.srv = grpc.NewServer(grpc.MaxRecvMsgSize(wal.MaxBatchSize+1<<20), grpc.MaxSendMsgSize(wal.MaxBatchSize+1<<20))
@@ -280,11 +303,9 @@ func StartNode(cfg Config) (*Node, error) {
 			n.log.Error("grpc server stopped", "err", err)
 		}
 	}()
-	appendc := make(chan *raftpb.Message, 4096)
-	applyc := make(chan applyWork, 4096)
-	go func() { defer n.wg.Done(); n.run(appendc, applyc) }()
-	go func() { defer n.wg.Done(); n.appendLoop(appendc, applyc) }()
-	go func() { defer n.wg.Done(); n.applyLoop(applyc) }()
+	go func() { defer n.wg.Done(); n.run() }()
+	go func() { defer n.wg.Done(); n.appendLoop() }()
+	go func() { defer n.wg.Done(); n.applyLoop() }()
 	go func() {
 		defer n.wg.Done()
 		n.pages.Run(n.ctx, func() wal.LSN { _, l := n.sm.state(); return l })
@@ -328,9 +349,9 @@ func (n *Node) Stop() {
 	case <-time.After(2 * time.Second):
 		n.srv.Stop() // streams (StreamWAL, Raft) do not end on their own
 	}
-	n.raft.Stop()
 	n.tr.stop()
 	n.wg.Wait()
+	n.failWaiters()
 	// Not needed for safety (the log replays), but saves the replay.
 	if err := n.sdb.Flush(); err != nil {
 		n.log.Error("flush state", "err", err)
@@ -364,6 +385,7 @@ func (n *Node) fail(err error) {
 	}
 	n.stopMu.Unlock()
 	n.cancel()
+	n.failWaiters()
 }
 
 // installSnapshot replaces the state machine with the data staged for snap
@@ -504,51 +526,73 @@ func (n *Node) memberAddr(id uint64) string {
 	return n.cfg.Peers[id]
 }
 
-// propose submits a command and waits for its applied result.
-func (n *Node) propose(ctx context.Context, typ cmdType, body []byte) (applyResult, error) {
-	wait, err := n.proposeAsync(ctx, typ, body)
-	if err != nil {
-		return applyResult{}, err
-	}
-	return wait()
+// waiter is a proposer waiting for its command's applied result.
+type waiter struct {
+	done func(applyResult, error)
+	stop func() bool // ends the watch on the proposer's context
 }
 
-// proposeAsync proposes a command and returns once raft has taken it (its
-// log position follows every earlier proposal's); wait blocks until it is
-// applied, ctx ends or the node stops, and must be called once.
-func (n *Node) proposeAsync(ctx context.Context, typ cmdType, body []byte) (wait func() (applyResult, error), err error) {
+// propose submits a command and waits for its applied result.
+func (n *Node) propose(ctx context.Context, typ cmdType, body []byte) (applyResult, error) {
+	type outcome struct {
+		res applyResult
+		err error
+	}
+	ch := make(chan outcome, 1)
+	if err := n.proposeAsync(ctx, typ, body, func(res applyResult, err error) { ch <- outcome{res, err} }); err != nil {
+		return applyResult{}, err
+	}
+	o := <-ch
+	return o.res, o.err
+}
+
+// proposeAsync hands a command to the Raft loop, after every earlier
+// proposal, and returns. done is called exactly once, on whichever
+// goroutine settles it: with the applied result, or with an error when
+// Raft drops the proposal, ctx ends or the node stops.
+func (n *Node) proposeAsync(ctx context.Context, typ cmdType, body []byte, done func(applyResult, error)) error {
 	if err := n.leaderError(); err != nil {
-		return nil, err
+		return err
 	}
 	id := n.reqSeq.Add(1)
-	ch := make(chan applyResult, 1)
+	w := &waiter{done: done}
 	n.wmu.Lock()
-	n.waiters[id] = ch
+	n.waiters[id] = w
+	// Under wmu, so settle sees stop; the callback runs on its own
+	// goroutine and waits for wmu if ctx has already ended.
+	w.stop = context.AfterFunc(ctx, func() { n.settle(id, applyResult{}, n.ctxError(ctx, ctx.Err())) })
 	n.wmu.Unlock()
-	forget := func() {
-		n.wmu.Lock()
-		delete(n.waiters, id)
-		n.wmu.Unlock()
+	if n.ctx.Err() != nil {
+		// failWaiters may have run before the waiter was added.
+		n.settle(id, applyResult{}, ErrShuttingDown)
+		return nil
 	}
-	data := encodeCommand(typ, id, time.Now().UnixMilli(), body)
-	if err := n.raft.Propose(ctx, data); err != nil {
-		forget()
-		if errors.Is(err, raft.ErrProposalDropped) {
-			return nil, n.leaderErrorOrUnknown()
-		}
-		return nil, n.ctxError(ctx, err)
+	n.inbox.put(raftOp{kind: opPropose, data: encodeCommand(typ, id, time.Now().UnixMilli(), body), id: id})
+	return nil
+}
+
+// settle reports a proposal's outcome, unless it was already reported.
+func (n *Node) settle(id uint64, res applyResult, err error) {
+	n.wmu.Lock()
+	w, ok := n.waiters[id]
+	delete(n.waiters, id)
+	n.wmu.Unlock()
+	if ok {
+		w.stop()
+		w.done(res, err)
 	}
-	return func() (applyResult, error) {
-		defer forget()
-		select {
-		case res := <-ch:
-			return res, nil
-		case <-ctx.Done():
-			return applyResult{}, n.ctxError(ctx, ctx.Err())
-		case <-n.ctx.Done():
-			return applyResult{}, ErrShuttingDown
-		}
-	}, nil
+}
+
+// failWaiters fails every proposal still waiting, once the node stops.
+func (n *Node) failWaiters() {
+	n.wmu.Lock()
+	ws := n.waiters
+	n.waiters = map[uint64]*waiter{}
+	n.wmu.Unlock()
+	for _, w := range ws {
+		w.stop()
+		w.done(applyResult{}, ErrShuttingDown)
+	}
 }
 
 func (n *Node) leaderErrorOrUnknown() error {

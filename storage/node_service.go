@@ -64,17 +64,16 @@ func (n *Node) StartAppend(ctx context.Context, batch []byte) (<-chan AppendOutc
 		return nil, fmt.Errorf("%w: batch epoch %d, current epoch %d", ErrStaleEpoch, h.Epoch, epoch)
 	}
 	ctx, cancel := withDefaultTimeout(ctx, n.cfg.AppendTimeout)
-	wait, err := n.proposeAsync(ctx, cmdAppend, batch)
+	out := make(chan AppendOutcome, 1)
+	err = n.proposeAsync(ctx, cmdAppend, batch, func(res applyResult, err error) {
+		cancel()
+		r, err := appendOutcome(res, err)
+		out <- AppendOutcome{Result: r, Err: err}
+	})
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	out := make(chan AppendOutcome, 1)
-	go func() { // ends when the proposal is applied, ctx ends or the node stops
-		defer cancel()
-		r, err := appendOutcome(wait())
-		out <- AppendOutcome{Result: r, Err: err}
-	}()
 	return out, nil
 }
 
@@ -205,8 +204,12 @@ func (n *Node) ChangeMember(ctx context.Context, add bool, id uint64, addr strin
 	cc := &raftpb.ConfChange{Type: &typ, NodeId: &id, Context: []byte(addr)}
 	ctx, cancel := withDefaultTimeout(ctx, n.cfg.AppendTimeout)
 	defer cancel()
-	if err := n.raft.ProposeConfChange(ctx, cc); err != nil {
-		return nil, n.ctxError(ctx, err)
+	r, err := n.raftCall(ctx, raftOp{kind: opProposeConfChange, cc: cc})
+	if err == nil {
+		err = r.err
+	}
+	if err != nil {
+		return nil, err
 	}
 	for {
 		changed := n.sm.changed()

@@ -63,9 +63,9 @@ func (t *transport) send(msgs []*raftpb.Message) {
 		}
 		p := t.peer(to)
 		if p == nil {
-			t.n.raft.ReportUnreachable(to)
+			t.n.inbox.put(raftOp{kind: opUnreachable, peer: to})
 			if m.GetType() == raftpb.MsgSnap {
-				t.n.raft.ReportSnapshot(to, raft.SnapshotFailure)
+				t.n.inbox.put(raftOp{kind: opSnapshotStatus, peer: to, status: raft.SnapshotFailure})
 			}
 			continue
 		}
@@ -77,7 +77,7 @@ func (t *transport) send(msgs []*raftpb.Message) {
 		select {
 		case p.msgc <- m:
 		default:
-			t.n.raft.ReportUnreachable(to)
+			t.n.inbox.put(raftOp{kind: opUnreachable, peer: to})
 		}
 	}
 }
@@ -132,7 +132,7 @@ func (t *transport) runPeer(p *peer) {
 		if err == nil {
 			return // channel closed or transport stopped
 		}
-		t.n.raft.ReportUnreachable(p.id)
+		t.n.inbox.put(raftOp{kind: opUnreachable, peer: p.id})
 		if !t.pause(backoff) {
 			return
 		}
@@ -197,11 +197,11 @@ func (t *transport) sendSnapshot(p *peer, m *raftpb.Message) {
 	}()
 	if err != nil {
 		t.n.log.Warn("send snapshot", "peer", p.id, "index", m.GetSnapshot().GetMetadata().GetIndex(), "err", err)
-		t.n.raft.ReportSnapshot(p.id, raft.SnapshotFailure)
+		t.n.inbox.put(raftOp{kind: opSnapshotStatus, peer: p.id, status: raft.SnapshotFailure})
 		return
 	}
 	t.n.log.Info("sent snapshot", "peer", p.id, "index", m.GetSnapshot().GetMetadata().GetIndex())
-	t.n.raft.ReportSnapshot(p.id, raft.SnapshotFinish)
+	t.n.inbox.put(raftOp{kind: opSnapshotStatus, peer: p.id, status: raft.SnapshotFinish})
 }
 
 // chunkWriter cuts a byte stream into SnapshotChunks of about 1 MiB.
@@ -252,9 +252,10 @@ func (s *raftServer) Send(stream storagepb.Raft_SendServer) error {
 		if err := proto.Unmarshal(env.Message, m); err != nil {
 			return fmt.Errorf("storage: bad raft message: %w", err)
 		}
-		if err := s.n.raft.Step(stream.Context(), m); err != nil {
-			return err
+		if s.n.ctx.Err() != nil {
+			return ErrShuttingDown
 		}
+		s.n.inbox.put(raftOp{kind: opStep, msg: m})
 	}
 }
 
@@ -300,8 +301,9 @@ func (s *raftServer) Snapshot(stream storagepb.Raft_SnapshotServer) error {
 		return fmt.Errorf("storage: stage snapshot: %w", err)
 	}
 	s.n.log.Info("received snapshot", "index", md.GetIndex(), "from", m.GetFrom())
-	if err := s.n.raft.Step(stream.Context(), m); err != nil {
-		return err
+	if s.n.ctx.Err() != nil {
+		return ErrShuttingDown
 	}
+	s.n.inbox.put(raftOp{kind: opStep, msg: m})
 	return stream.SendAndClose(&storagepb.RaftAck{})
 }
