@@ -98,16 +98,25 @@ func polardBinary(t *testing.T) string {
 	return polardPath
 }
 
-// freePort returns a loopback address whose port was free a moment ago.
+// handedOut holds every address freePort returned in this test process.
+var handedOut sync.Map
+
+// freePort returns a loopback address whose port was free a moment ago
+// and was never returned before: the kernel may hand a just-closed port
+// out again, and two nodes of one cluster then collide.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			return addr
+		}
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // proc is one storage node process (and its restarts).

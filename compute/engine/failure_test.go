@@ -25,12 +25,18 @@ func startCluster(t testing.TB) ([]*storage.Node, *storage.Client) {
 func startRestartableCluster(t testing.TB) ([]*storage.Node, *storage.Client, func(i int) *storage.Node) {
 	t.Helper()
 	peers := map[uint64]string{}
+	// All three listeners stay open until each has its port: the kernel
+	// may hand a just-closed port out again.
+	var ls []net.Listener
 	for i := uint64(1); i <= 3; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		peers[i] = l.Addr().String()
+		ls = append(ls, l)
+	}
+	for _, l := range ls {
 		l.Close()
 	}
 	dir := t.TempDir()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // PeakRSS is the peak resident set size of process pid in bytes (VmHWM in
@@ -39,15 +40,25 @@ func PeakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("peak RSS: no VmHWM in %s", path)
 }
 
-// FreePort asks the kernel for a free loopback TCP port. Another process
-// may take it before the caller binds it; the window is small.
+// handedOut holds every port FreePort returned in this process.
+var handedOut sync.Map
+
+// FreePort asks the kernel for a free loopback TCP port, never one it
+// returned before (the kernel may hand a just-closed port out again, and
+// two servers of one deployment would collide). Another process may take
+// it before the caller binds it; the window is small.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("pick a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, dup := handedOut.LoadOrStore(port, true); !dup {
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Tail returns the last n lines of b.
