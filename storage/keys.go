@@ -16,8 +16,9 @@ import (
 //	m...              cluster metadata and apply progress (statemachine.go)
 //	w<lastLSN u64>    committed encoded wal.Batch, for StreamWAL
 //	p<page u64><lsn u64><kind u8>
-//	                  page versions (pagestore.go): kind 0 = delta (one
-//	                  encoded redo record), kind 1 = full image
+//	                  page versions (pagestore.go): kind 0 = delta (a
+//	                  run of redo records on the page from lsn on),
+//	                  kind 1 = full image
 //	p                 the page GC horizon (pagestore.go); sorts before
 //	                  every page key
 //
@@ -33,12 +34,15 @@ const (
 
 // pageKey returns the key of one version of a page.
 func pageKey(page wal.PageID, lsn wal.LSN, kind byte) []byte {
-	k := make([]byte, 18)
-	k[0] = prefixPage
-	binary.BigEndian.PutUint64(k[1:], uint64(page))
-	binary.BigEndian.PutUint64(k[9:], uint64(lsn))
-	k[17] = kind
-	return k
+	return appendPageKey(make([]byte, 0, 18), page, lsn, kind)
+}
+
+// appendPageKey appends the key of one version of a page to dst.
+func appendPageKey(dst []byte, page wal.PageID, lsn wal.LSN, kind byte) []byte {
+	dst = append(dst, prefixPage)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(page))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(lsn))
+	return append(dst, kind)
 }
 
 // parsePageKey splits a page-version key.

@@ -79,7 +79,7 @@ func (s *PageStore) requeue(pages []wal.PageID) {
 func (s *PageStore) materializePage(page wal.PageID, upTo wal.LSN) (bool, error) {
 	s.pageMu.Lock()
 	defer s.pageMu.Unlock()
-	img, applied, _, err := s.readAt(page, upTo)
+	img, applied, _, partial, err := s.readAt(page, upTo)
 	if errors.Is(err, ErrBelowHorizon) {
 		// No read needs an image below the horizon; one written here could
 		// only add clutter for GC.
@@ -89,6 +89,13 @@ func (s *PageStore) materializePage(page wal.PageID, upTo wal.LSN) (bool, error)
 		return false, fmt.Errorf("storage: materialise page %v: %w", page, err)
 	}
 	lsn := wal.PageLSN(img)
+	if partial {
+		// upTo falls inside a run of deltas (callers pass batch ends, so
+		// this is defensive): an image there would let GC drop the run's
+		// later records with it. The page stays due for a later upTo.
+		s.requeue([]wal.PageID{page})
+		return false, nil
+	}
 	if applied > 0 {
 		if err := s.db.Set(pageKey(page, lsn, versionImage), img, pebble.NoSync); err != nil {
 			return false, fmt.Errorf("storage: materialise page %v at LSN %d: %w", page, lsn, err)

@@ -51,8 +51,8 @@ type PageStoreOptions struct {
 // at or above the GC horizon.
 //
 // Versions of page P live under pageKey(P, lsn, kind): kind versionDelta
-// holds one PageWrite record, kind versionImage a full page whose page LSN
-// is lsn. Images come from PageImage records (log data) and from the
+// holds a run of PageWrite records at consecutive LSNs from lsn on (often
+// just one), kind versionImage a full page whose page LSN is lsn. Images come from PageImage records (log data) and from the
 // materialiser (derived data, rebuildable from the versions below). GC only
 // deletes: it drops the versions below a page's newest image at or below
 // the horizon, so it never rebuilds a page or writes one.
@@ -196,26 +196,38 @@ func (s *PageStore) loadHorizon() wal.LSN {
 
 // AddBatch writes every page record of b into wb (a batch of the same db that the caller commits,
 // together with its own apply-progress keys, in one atomic commit). Commit records are skipped.
-// Within one batch several records may touch the same page; all are stored as deltas, except that a
-// PageImage record is stored as an image version (kind 1) directly.
+// A PageImage record is stored as an image version (kind 1). PageWrite records are stored as
+// deltas, one key per run of consecutive records on the same page (a mini-transaction's changes
+// to one page, about three): keyed by the run's first LSN, they cost one Pebble key instead of
+// one each, which was most of the state machine's memtable inserts.
 func (s *PageStore) AddBatch(wb *pebble.Batch, b *wal.Batch) error {
 	if err := b.Validate(); err != nil {
 		return fmt.Errorf("storage: add batch at LSN %d: %w", b.FirstLSN, err)
 	}
-	var val []byte // Set copies, so one buffer serves every record
-	for i := range b.Records {
+	var key, val []byte // Set copies, so one buffer of each serves every record
+	for i := 0; i < len(b.Records); {
 		r := &b.Records[i]
 		var err error
 		switch r.Kind {
 		case wal.KindPageWrite:
-			val = appendDelta(val[:0], r)
-			err = wb.Set(pageKey(r.Page, r.LSN, versionDelta), val, nil)
+			j := i + 1
+			for j < len(b.Records) && b.Records[j].Kind == wal.KindPageWrite && b.Records[j].Page == r.Page && b.Records[j].LSN == b.Records[j-1].LSN+1 {
+				j++
+			}
+			val = appendDeltas(val[:0], b.Records[i:j])
+			key = appendPageKey(key[:0], r.Page, r.LSN, versionDelta)
+			err = wb.Set(key, val, nil)
+			i = j
 		case wal.KindPageImage:
 			// The stored image is the page after applying r, so its header
 			// carries r's LSN exactly as wal.Apply would set it.
 			val = append(val[:0], r.Data...)
 			wal.SetPageLSN(val, r.LSN)
-			err = wb.Set(pageKey(r.Page, r.LSN, versionImage), val, nil)
+			key = appendPageKey(key[:0], r.Page, r.LSN, versionImage)
+			err = wb.Set(key, val, nil)
+			i++
+		default:
+			i++
 		}
 		if err != nil {
 			return fmt.Errorf("storage: add page %v at LSN %d: %w", r.Page, r.LSN, err)
@@ -285,7 +297,7 @@ func (s *PageStore) isDue(c pageCount) bool {
 // that has been collected returns an error wrapping ErrBelowHorizon. It does NOT wait for lsn to be
 // applied — the caller (state machine) does that.
 func (s *PageStore) ReadPage(page wal.PageID, lsn wal.LSN) (img []byte, pageLSN wal.LSN, err error) {
-	img, applied, _, err := s.readAt(page, lsn)
+	img, applied, _, _, err := s.readAt(page, lsn)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -294,25 +306,27 @@ func (s *PageStore) ReadPage(page wal.PageID, lsn wal.LSN) (img []byte, pageLSN 
 	return img, wal.PageLSN(img), nil
 }
 
-// readAt rebuilds page as of lsn. It returns how many deltas it replayed
-// and whether the newest version <= lsn is an image (so nothing needed
-// replaying on top of it).
-func (s *PageStore) readAt(page wal.PageID, lsn wal.LSN) (img []byte, applied int, newestIsImage bool, err error) {
+// readAt rebuilds page as of lsn. It returns how many deltas it replayed,
+// whether the newest version <= lsn is an image (so nothing needed
+// replaying on top of it), and whether lsn falls inside a run of deltas
+// stored under one key (so the page is as of lsn, but a run continues past
+// it: not a point to write an image at).
+func (s *PageStore) readAt(page wal.PageID, lsn wal.LSN) (img []byte, applied int, newestIsImage, partial bool, err error) {
 	it, err := s.pageIter(page, lsn)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, false, false, err
 	}
 	defer it.Close()
 	// Checked after the iterator pins its view: GC publishes the horizon
 	// before deleting, so if it is still <= lsn here, the view holds every
 	// version this read needs.
 	if h := wal.LSN(s.horizon.Load()); lsn < h {
-		return nil, 0, false, fmt.Errorf("storage: read page %v at LSN %d, horizon %d: %w", page, lsn, h, ErrBelowHorizon)
+		return nil, 0, false, false, fmt.Errorf("storage: read page %v at LSN %d, horizon %d: %w", page, lsn, h, ErrBelowHorizon)
 	}
-	return rebuild(it, page)
+	return rebuild(it, page, lsn)
 }
 
-// pageIter returns an iterator over page's versions with LSN <= lsn.
+// pageIter returns an iterator over page's versions with (first) LSN <= lsn.
 func (s *PageStore) pageIter(page wal.PageID, lsn wal.LSN) (*pebble.Iterator, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{
 		LowerBound: pageKey(page, 0, versionDelta),
@@ -325,34 +339,36 @@ func (s *PageStore) pageIter(page wal.PageID, lsn wal.LSN) (*pebble.Iterator, er
 	return it, nil
 }
 
-// rebuild replays the versions it sees: backwards to the newest image (an
-// image at the same LSN as a delta sorts after it, so it wins), then
-// forwards applying the deltas above it. Two passes avoid copying delta
-// values, which are only valid until the iterator moves.
-func rebuild(it *pebble.Iterator, page wal.PageID) (img []byte, applied int, newestIsImage bool, err error) {
+// rebuild replays the versions it sees, up to lsn: backwards to the newest
+// image (an image at the same LSN as a delta sorts after it, so it wins),
+// then forwards applying the deltas above it. Two passes avoid copying
+// delta values, which are only valid until the iterator moves. An image
+// never falls inside a run of deltas (images are written at batch ends),
+// so a run below the image lies wholly below it.
+func rebuild(it *pebble.Iterator, page wal.PageID, lsn wal.LSN) (img []byte, applied int, newestIsImage, partial bool, err error) {
 	img = make([]byte, wal.PageSize)
 	found := false
 	for valid := it.Last(); valid; valid = it.Prev() {
-		_, lsn, kind, ok := parsePageKey(it.Key())
+		_, vlsn, kind, ok := parsePageKey(it.Key())
 		if !ok || kind > versionImage {
-			return nil, 0, false, fmt.Errorf("storage: page %v: bad version key %x", page, it.Key())
+			return nil, 0, false, false, fmt.Errorf("storage: page %v: bad version key %x", page, it.Key())
 		}
 		if kind != versionImage {
 			continue
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("storage: page %v image at LSN %d: %w", page, lsn, err)
+			return nil, 0, false, false, fmt.Errorf("storage: page %v image at LSN %d: %w", page, vlsn, err)
 		}
-		if len(v) != wal.PageSize || wal.PageLSN(v) != lsn {
-			return nil, 0, false, fmt.Errorf("storage: page %v: corrupt image at LSN %d", page, lsn)
+		if len(v) != wal.PageSize || wal.PageLSN(v) != vlsn {
+			return nil, 0, false, false, fmt.Errorf("storage: page %v: corrupt image at LSN %d", page, vlsn)
 		}
 		copy(img, v)
 		found = true
 		break
 	}
 	if err := it.Error(); err != nil {
-		return nil, 0, false, fmt.Errorf("storage: read page %v: %w", page, err)
+		return nil, 0, false, false, fmt.Errorf("storage: read page %v: %w", page, err)
 	}
 	var valid bool
 	if found {
@@ -361,48 +377,105 @@ func rebuild(it *pebble.Iterator, page wal.PageID) (img []byte, applied int, new
 		valid = it.First()
 	}
 	for ; valid; valid = it.Next() {
-		_, lsn, kind, _ := parsePageKey(it.Key())
+		_, first, kind, _ := parsePageKey(it.Key())
 		if kind != versionDelta {
-			return nil, 0, false, fmt.Errorf("storage: page %v: unexpected version kind %d at LSN %d", page, kind, lsn)
+			return nil, 0, false, false, fmt.Errorf("storage: page %v: unexpected version kind %d at LSN %d", page, kind, first)
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, lsn, err)
+			return nil, 0, false, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, first, err)
 		}
-		rec, err := decodeDelta(page, lsn, v)
+		n, rest, err := applyDeltas(img, page, first, lsn, v)
+		applied += n
 		if err != nil {
-			return nil, 0, false, err
+			return nil, 0, false, false, err
 		}
-		if err := wal.Apply(img, &rec); err != nil {
-			return nil, 0, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, lsn, err)
-		}
-		applied++
+		partial = partial || rest
 	}
 	if err := it.Error(); err != nil {
-		return nil, 0, false, fmt.Errorf("storage: read page %v: %w", page, err)
+		return nil, 0, false, false, fmt.Errorf("storage: read page %v: %w", page, err)
 	}
-	return img, applied, found && applied == 0, nil
+	return img, applied, found && applied == 0, partial, nil
 }
 
-// appendDelta encodes a PageWrite record without its page and LSN, which
-// the key holds: kind u8 | offset uvarint | data. The kind byte leaves room
-// for other delta kinds.
-func appendDelta(dst []byte, r *wal.Record) []byte {
-	dst = append(dst, byte(r.Kind))
-	dst = binary.AppendUvarint(dst, uint64(r.Offset))
-	return append(dst, r.Data...)
+// A delta value holds one PageWrite record without its page and LSN,
+// which the key holds (kind u8 | offset uvarint | data), or a run of them
+// at consecutive LSNs from the key's (deltaRun u8 | count uvarint |
+// (offset uvarint | len uvarint | data) * count). The run marker is not a
+// wal.Kind, so the two cannot be confused.
+const deltaRun = 0x80
+
+// appendDeltas encodes a run of PageWrite records of one page with
+// consecutive LSNs as one delta value.
+func appendDeltas(dst []byte, run []wal.Record) []byte {
+	if len(run) == 1 {
+		dst = append(dst, byte(run[0].Kind))
+		dst = binary.AppendUvarint(dst, uint64(run[0].Offset))
+		return append(dst, run[0].Data...)
+	}
+	dst = append(dst, deltaRun)
+	dst = binary.AppendUvarint(dst, uint64(len(run)))
+	for i := range run {
+		dst = binary.AppendUvarint(dst, uint64(run[i].Offset))
+		dst = binary.AppendUvarint(dst, uint64(len(run[i].Data)))
+		dst = append(dst, run[i].Data...)
+	}
+	return dst
 }
 
-// decodeDelta decodes a delta value; Data aliases v.
-func decodeDelta(page wal.PageID, lsn wal.LSN, v []byte) (wal.Record, error) {
-	if len(v) < 2 || wal.Kind(v[0]) != wal.KindPageWrite {
-		return wal.Record{}, fmt.Errorf("storage: page %v: corrupt delta at LSN %d", page, lsn)
+// applyDeltas applies the records of delta value v, whose first LSN is
+// first, that are at or below upTo. It returns how many it applied and
+// whether records above upTo remain.
+func applyDeltas(img []byte, page wal.PageID, first, upTo wal.LSN, v []byte) (int, bool, error) {
+	corrupt := func(what string) (int, bool, error) {
+		return 0, false, fmt.Errorf("storage: page %v: corrupt delta %s at LSN %d", page, what, first)
 	}
-	off, n := binary.Uvarint(v[1:])
-	if n <= 0 || off > wal.PageSize {
-		return wal.Record{}, fmt.Errorf("storage: page %v: corrupt delta offset at LSN %d", page, lsn)
+	if len(v) < 2 {
+		return corrupt("value")
 	}
-	return wal.PageWrite(page, lsn, uint32(off), v[1+n:]), nil
+	if wal.Kind(v[0]) == wal.KindPageWrite {
+		off, n := binary.Uvarint(v[1:])
+		if n <= 0 || off > wal.PageSize {
+			return corrupt("offset")
+		}
+		rec := wal.PageWrite(page, first, uint32(off), v[1+n:])
+		if err := wal.Apply(img, &rec); err != nil {
+			return 0, false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, first, err)
+		}
+		return 1, false, nil
+	}
+	if v[0] != deltaRun {
+		return corrupt("kind")
+	}
+	count, n := binary.Uvarint(v[1:])
+	if n <= 0 || count == 0 || count > wal.PageSize {
+		return corrupt("count")
+	}
+	v = v[1+n:]
+	for k := uint64(0); k < count; k++ {
+		lsn := first + wal.LSN(k)
+		if lsn > upTo {
+			return int(k), true, nil
+		}
+		off, n1 := binary.Uvarint(v)
+		if n1 <= 0 || off > wal.PageSize {
+			return corrupt("offset")
+		}
+		size, n2 := binary.Uvarint(v[n1:])
+		if n2 <= 0 || size > uint64(len(v)-n1-n2) {
+			return corrupt("length")
+		}
+		data := v[n1+n2 : n1+n2+int(size)]
+		v = v[n1+n2+int(size):]
+		rec := wal.PageWrite(page, lsn, uint32(off), data)
+		if err := wal.Apply(img, &rec); err != nil {
+			return int(k), false, fmt.Errorf("storage: page %v delta at LSN %d: %w", page, lsn, err)
+		}
+	}
+	if len(v) != 0 {
+		return corrupt("run")
+	}
+	return int(count), false, nil
 }
 
 // Stats for observability.

@@ -103,9 +103,14 @@ func (o *psOracle) at(p wal.PageID, lsn wal.LSN) ([]byte, wal.LSN) {
 // psGenBatch makes a random batch of n records from first over pages.
 func psGenBatch(rng *rand.Rand, first wal.LSN, n int, pages []wal.PageID) *wal.Batch {
 	b := &wal.Batch{Epoch: 1, FirstLSN: first}
+	var p wal.PageID
 	for i := 0; i < n; i++ {
 		lsn := first + wal.LSN(i)
-		p := pages[rng.IntN(len(pages))]
+		// Half the time the same page again: a mini-transaction's writes
+		// to one page come in runs, which are stored as one version.
+		if i == 0 || rng.IntN(2) == 0 {
+			p = pages[rng.IntN(len(pages))]
+		}
 		switch x := rng.IntN(100); {
 		case x < 10:
 			b.Records = append(b.Records, wal.Commit(lsn, uint64(lsn)))
@@ -354,13 +359,13 @@ func TestPageStoreMaterialize(t *testing.T) {
 	defer db.Close()
 	s := NewPageStore(db, PageStoreOptions{MaterializeAfter: 4})
 	o := newPSOracle()
-	var recs []wal.Record
+	// One batch per delta: images are written at batch ends, and one
+	// batch's run of deltas on a page is stored as one version.
 	for i := 1; i <= 6; i++ {
-		recs = append(recs, wal.PageWrite(3, wal.LSN(i), uint32(8+i), []byte{byte(i)}))
+		b := &wal.Batch{Epoch: 1, FirstLSN: wal.LSN(i), Records: []wal.Record{wal.PageWrite(3, wal.LSN(i), uint32(8+i), []byte{byte(i)})}}
+		psCommit(t, db, s, b)
+		o.apply(t, b)
 	}
-	b := &wal.Batch{Epoch: 1, FirstLSN: 1, Records: recs}
-	psCommit(t, db, s, b)
-	o.apply(t, b)
 	if st := s.Stats(); st.PagesDue != 1 || st.DeltasCommitted != 6 {
 		t.Fatalf("stats after 6 deltas: %+v", st)
 	}
@@ -433,13 +438,17 @@ func TestPageStoreGCDropsBelowNewestImage(t *testing.T) {
 	for _, c := range []struct {
 		page  wal.PageID
 		kinds []byte
-	}{{1, []byte{1, 0, 0, 0, 0, 0}}, {2, []byte{0}}, {3, []byte{0, 0, 0}}, {4, []byte{1}}} {
+	}{
+		// Runs of deltas on one page in the batch are one version each:
+		// page 1's 2..9 and 11..15, page 3's 17..19, page 4's 21..22.
+		{1, []byte{1, 0}}, {2, []byte{0}}, {3, []byte{0}}, {4, []byte{1}},
+	} {
 		if _, kinds := psVersionsAtOrBelow(t, db, c.page, 20); !bytes.Equal(kinds, c.kinds) {
 			t.Errorf("page %v versions <= 20: kinds %v, want %v", c.page, kinds, c.kinds)
 		}
 	}
-	if n, _ := psVersionsAtOrBelow(t, db, 4, 22); n != 3 {
-		t.Errorf("page 4 kept %d versions, want 3 (versions above the horizon stay)", n)
+	if n, _ := psVersionsAtOrBelow(t, db, 4, 22); n != 2 {
+		t.Errorf("page 4 kept %d versions, want 2 (versions above the horizon stay)", n)
 	}
 	for _, p := range []wal.PageID{1, 2, 3, 4, 5, 6} {
 		for l := wal.LSN(20); l <= 26; l++ {
@@ -704,5 +713,43 @@ func TestPageStoreGCManyPages(t *testing.T) {
 	s.Reload()
 	if st := s.Stats(); st.Horizon != lsn-1 || st.PagesTracked != 0 {
 		t.Fatalf("after Reload: %+v", st)
+	}
+}
+
+// TestPageStoreRunIsOneVersion stores a batch's run of writes to one page
+// as one version, reads the page right at every LSN inside the run, and
+// never writes an image inside it (GC below such an image would drop the
+// run's later writes with it).
+func TestPageStoreRunIsOneVersion(t *testing.T) {
+	db := psOpenDB(t, t.TempDir())
+	defer db.Close()
+	s := NewPageStore(db, PageStoreOptions{MaterializeAfter: 2})
+	o := newPSOracle()
+	var recs []wal.Record
+	for i := 1; i <= 6; i++ {
+		recs = append(recs, wal.PageWrite(3, wal.LSN(i), uint32(8+i), []byte{byte(i), byte(i)}))
+	}
+	recs = append(recs, wal.PageWrite(4, 7, 8, []byte{7}), wal.PageWrite(3, 8, 30, []byte{8}), wal.Commit(9, 1))
+	b := &wal.Batch{Epoch: 1, FirstLSN: 1, Records: recs}
+	psCommit(t, db, s, b)
+	o.apply(t, b)
+	if n, kinds := psVersionsAtOrBelow(t, db, 3, 9); n != 2 || !bytes.Equal(kinds, []byte{0, 0}) {
+		t.Fatalf("page 3 has %d versions %v, want the run 1..6 and the write at 8", n, kinds)
+	}
+	for l := wal.LSN(0); l <= 9; l++ {
+		psCheckRead(t, s, o, 3, l)
+		psCheckRead(t, s, o, 4, l)
+	}
+	if n, err := s.MaterializeDue(4); err != nil || n != 0 {
+		t.Fatalf("MaterializeDue(4) inside a run = %d, %v; want no image", n, err)
+	}
+	if n, err := s.MaterializeDue(9); err != nil || n != 1 {
+		t.Fatalf("MaterializeDue(9) = %d, %v; want page 3's image", n, err)
+	}
+	if _, err := s.GC(context.Background(), 9); err != nil {
+		t.Fatal(err)
+	}
+	for l := wal.LSN(9); l <= 9; l++ {
+		psCheckRead(t, s, o, 3, l)
 	}
 }
