@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -18,8 +19,10 @@ import (
 // evaluated at execution time (they may hold parameters or, for an index
 // lookup join, columns of the sources joined before this one), so one
 // access serves every execution of a prepared statement. Whatever the path,
-// the full WHERE/ON condition is evaluated on every row returned: an
-// access only has to return a superset of the matching rows.
+// the WHERE/ON condition is evaluated on every row returned: an access
+// only has to return a superset of the matching rows. The one exception:
+// a single-table SELECT skips the conjuncts the access consumed (see
+// consumed) when its bounds came out exact.
 type access struct {
 	src   *source
 	index int         // position in def.Indexes
@@ -35,6 +38,12 @@ type access struct {
 	reverse bool
 	lock    engine.LockMode
 	cols    []int // the index's key columns (computed once)
+	// consumed lists the conjuncts (positions in the list chooseAccess
+	// was given) that the bounds express exactly when their values
+	// convert to the key without change: equalities and ranges on integer
+	// columns. When open finds every bound exact, those conjuncts hold for
+	// every row it returns and need no evaluation.
+	consumed []int
 }
 
 // full reports a full scan (no bounds).
@@ -77,6 +86,7 @@ type cond struct {
 	op   opcode.Op // EQ, LT, LE, GT, GE; In for IN lists
 	val  ast.ExprNode
 	vals []ast.ExprNode
+	from int // the conjunct it came from
 }
 
 // chooseAccess picks the access path for src from the conjuncts, of which
@@ -88,8 +98,14 @@ func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*s
 		return &access{src: src}, nil // virtual: its rows are all there is
 	}
 	var conds []cond
-	for _, c := range conjuncts {
-		conds = append(conds, boundConds(sc, src, c, avail)...)
+	parts := make([]int, len(conjuncts)) // conds per conjunct
+	for i, c := range conjuncts {
+		cs := boundConds(sc, src, c, avail)
+		for j := range cs {
+			cs[j].from = i
+		}
+		parts[i] = len(cs)
+		conds = append(conds, cs...)
 	}
 	best := &access{src: src, index: 0}
 	bestScore := -1
@@ -99,6 +115,7 @@ func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*s
 		a := &access{src: src, index: i}
 		score := 0
 		var eqNodes []ast.ExprNode
+		var usedConds []*cond // the conds the bounds use, but IN lists
 		k := 0
 		for ; k < len(cols); k++ {
 			c := findCond(conds, cols[k], opcode.EQ)
@@ -106,6 +123,7 @@ func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*s
 				break
 			}
 			eqNodes = append(eqNodes, c.val)
+			usedConds = append(usedConds, c)
 		}
 		var inNodes []ast.ExprNode
 		var loNode, hiNode ast.ExprNode
@@ -116,11 +134,13 @@ func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*s
 				for _, op := range []opcode.Op{opcode.GE, opcode.GT} {
 					if c := findCond(conds, cols[k], op); c != nil && loNode == nil {
 						loNode, a.loInc = c.val, op == opcode.GE
+						usedConds = append(usedConds, c)
 					}
 				}
 				for _, op := range []opcode.Op{opcode.LE, opcode.LT} {
 					if c := findCond(conds, cols[k], op); c != nil && hiNode == nil {
 						hiNode, a.hiInc = c.val, op == opcode.LE
+						usedConds = append(usedConds, c)
 					}
 				}
 			}
@@ -179,12 +199,37 @@ func chooseAccess(sc *scope, src *source, conjuncts []ast.ExprNode, avail map[*s
 				return nil, err
 			}
 		}
+		if inNodes == nil {
+			a.consumed = consumedConjuncts(def, usedConds, parts)
+		}
 		best, bestScore = a, score
 	}
 	if best.index > 0 && used != nil {
 		best.keyOnly = coversColumns(def, best.index, used)
 	}
 	return best, nil
+}
+
+// consumedConjuncts returns the conjuncts all of whose conds are in used
+// and bound integer columns: with exact bound values, the index range is
+// exactly the rows that satisfy them. (Strings are left to the filter:
+// collations and trailing spaces make "exact" subtler there.)
+func consumedConjuncts(def *catalog.Table, used []*cond, parts []int) []int {
+	n := map[int]int{}
+	for _, c := range used {
+		switch def.Columns[c.col].Type.Kind() {
+		case keycodec.KindInt, keycodec.KindUint:
+			n[c.from]++
+		}
+	}
+	var out []int
+	for from, k := range n {
+		if k == parts[from] {
+			out = append(out, from)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // indexKeyColumns returns the column ordinals of index i's own columns.
@@ -410,6 +455,9 @@ type rowSource struct {
 	// transient: the reader copies each row before the next call, so
 	// scans may reuse one row (table.ScanOptions.Transient).
 	transient bool
+	// exact: every bound converted to the key unchanged, so the rows
+	// returned satisfy the access's consumed conjuncts.
+	exact bool
 }
 
 // open starts reading src's rows for one execution. row holds the
@@ -437,6 +485,7 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 		a.cols = indexColumns(def, a.index)
 	}
 	cols := a.cols
+	exact := len(a.consumed) > 0
 	prefix := make([]keycodec.Value, 0, len(a.eq)+1)
 	for i, e := range a.eq {
 		v, err := e.Eval(ec, row)
@@ -449,10 +498,11 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 		// An inexact conversion ('5abc' or 5.5 on an INT) still bounds a
 		// superset: MySQL compares those as numbers, and the filter
 		// decides.
-		kv, ok, _ := keyValue(v, &def.Columns[cols[i]])
+		kv, ok, ex := keyValue(v, &def.Columns[cols[i]])
 		if !ok {
 			return a.fallback(rs), nil
 		}
+		exact = exact && ex
 		prefix = append(prefix, kv)
 	}
 	if a.in != nil {
@@ -499,6 +549,7 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 		if found {
 			rs.pts = append(rs.pts, r)
 		}
+		rs.exact = exact
 		return rs, nil
 	}
 	opts := table.ScanOptions{Index: a.index, Lock: a.lock, KeyOnly: a.keyOnly, Reverse: a.reverse}
@@ -508,23 +559,24 @@ func (a *access) open(ctx context.Context, ec *expr.Context, tx *engine.Txn, row
 	}
 	col := &def.Columns[cols[min(len(a.eq), len(cols)-1)]]
 	if a.lo != nil {
-		b, st, err := rangeBound(ec, row, a.lo, a.loInc, col, prefix)
+		b, st, ex, err := rangeBound(ec, row, a.lo, a.loInc, col, prefix)
 		if err != nil || st != boundOK {
 			return a.settleBound(rs, st), err
 		}
-		opts.Lo = b
+		opts.Lo, exact = b, exact && ex
 	} else if !col.NotNull && a.hi != nil {
 		// col < x never matches NULL: start after the NULLs.
 		opts.Lo = &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), keycodec.NullValue()), Inclusive: false}
 	}
 	if a.hi != nil {
-		b, st, err := rangeBound(ec, row, a.hi, a.hiInc, col, prefix)
+		b, st, ex, err := rangeBound(ec, row, a.hi, a.hiInc, col, prefix)
 		if err != nil || st != boundOK {
 			return a.settleBound(rs, st), err
 		}
-		opts.Hi = b
+		opts.Hi, exact = b, exact && ex
 	}
 	rs.scan = []table.ScanOptions{opts}
+	rs.exact = exact
 	return rs, nil
 }
 
@@ -539,20 +591,20 @@ const (
 
 // rangeBound evaluates one side of a range on column col after the
 // equality prefix. An inexact conversion makes the bound inclusive (the
-// filter decides).
-func rangeBound(ec *expr.Context, row []expr.Value, e expr.Expr, inclusive bool, col *catalog.Column, prefix []keycodec.Value) (*table.Bound, boundState, error) {
+// filter decides), and is reported.
+func rangeBound(ec *expr.Context, row []expr.Value, e expr.Expr, inclusive bool, col *catalog.Column, prefix []keycodec.Value) (*table.Bound, boundState, bool, error) {
 	v, err := e.Eval(ec, row)
 	if err != nil {
-		return nil, boundOK, err
+		return nil, boundOK, false, err
 	}
 	if v.Kind == keycodec.KindNull {
-		return nil, boundEmpty, nil
+		return nil, boundEmpty, false, nil
 	}
 	kv, ok, exact := keyValue(v, col)
 	if !ok {
-		return nil, boundFallback, nil
+		return nil, boundFallback, false, nil
 	}
-	return &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), kv), Inclusive: inclusive || !exact}, boundOK, nil
+	return &table.Bound{Values: append(append([]keycodec.Value(nil), prefix...), kv), Inclusive: inclusive || !exact}, boundOK, exact, nil
 }
 
 // settleBound returns rs for a bound that is not usable.

@@ -91,6 +91,11 @@ type selectPlan struct {
 	sc    *scope
 	steps []*joinStep
 	where expr.Expr
+	// residual is the WHERE without the conjuncts the single step's
+	// access consumes (nil: all of them); used, instead of where, when
+	// that access's bounds came out exact. hasResidual says it applies.
+	residual    []expr.Expr
+	hasResidual bool
 
 	grouped bool
 	groupBy []expr.Expr
@@ -291,6 +296,21 @@ func (s *Session) planSelectIn(ctx context.Context, n *ast.SelectStmt, outer *sc
 		}
 		if p.where, err = sc.compile(n.Where, "where clause"); err != nil {
 			return nil, err
+		}
+		if len(specs) == 1 && specs[0].on == nil && !specs[0].left && len(p.steps[0].acc.consumed) > 0 {
+			// The access saw exactly the WHERE's conjuncts, in order.
+			consumed := p.steps[0].acc.consumed
+			for i, c := range whereConj {
+				if slices.Contains(consumed, i) {
+					continue
+				}
+				e, err := sc.compile(c, "where clause")
+				if err != nil {
+					return nil, err
+				}
+				p.residual = append(p.residual, e)
+			}
+			p.hasResidual = true
 		}
 	}
 
@@ -765,8 +785,19 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 		}
 		return nil
 	}
+	exact := false // set by join when the first step's bounds are exact
 	joined := func(row []expr.Value) error {
-		if p.where != nil {
+		if exact {
+			for _, e := range p.residual {
+				v, err := e.Eval(ec, row)
+				if err != nil {
+					return err
+				}
+				if !expr.Truth(v) {
+					return nil
+				}
+			}
+		} else if p.where != nil {
 			v, err := p.where.Eval(ec, row)
 			if err != nil {
 				return err
@@ -787,7 +818,7 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 	if p.noFrom {
 		err = joined(row)
 	} else {
-		err = p.join(ctx, ec, tx, 0, row, joined)
+		err = p.join(ctx, ec, tx, 0, row, &exact, joined)
 	}
 	if err != nil && err != errStop {
 		return nil, err
@@ -816,7 +847,7 @@ func (p *selectPlan) exec(ctx context.Context, s *Session, tx *engine.Txn, ec *e
 }
 
 // join runs the nested loop from step i, calling f with each joined row.
-func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn, i int, row []expr.Value, f func([]expr.Value) error) error {
+func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn, i int, row []expr.Value, exact *bool, f func([]expr.Value) error) error {
 	if i == len(p.steps) {
 		return f(row)
 	}
@@ -824,6 +855,9 @@ func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn,
 	rs, err := st.acc.open(ctx, ec, tx, row)
 	if err != nil {
 		return err
+	}
+	if i == 0 {
+		*exact = p.hasResidual && rs.exact
 	}
 	rs.transient = true // each row is copied into row below
 	w := st.src.width()
@@ -847,7 +881,7 @@ func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn,
 			}
 		}
 		matched = true
-		if err := p.join(ctx, ec, tx, i+1, row, f); err != nil {
+		if err := p.join(ctx, ec, tx, i+1, row, exact, f); err != nil {
 			return err
 		}
 	}
@@ -855,7 +889,7 @@ func (p *selectPlan) join(ctx context.Context, ec *expr.Context, tx *engine.Txn,
 		for j := st.src.offset; j < st.src.offset+w; j++ {
 			row[j] = expr.Value{}
 		}
-		return p.join(ctx, ec, tx, i+1, row, f)
+		return p.join(ctx, ec, tx, i+1, row, exact, f)
 	}
 	return nil
 }

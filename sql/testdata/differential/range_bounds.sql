@@ -1,0 +1,552 @@
+-- Index ranges on integer columns whose WHERE conjuncts the access
+-- consumes when the bounds convert exactly (the filter then skips them),
+-- and the same shapes with bounds that do not convert exactly (fractions,
+-- strings, out-of-range values, NULL), where the filter must still decide.
+CREATE TABLE rb (
+  id INT NOT NULL,
+  u INT UNSIGNED NOT NULL,
+  t TINYINT,
+  k INT,
+  c VARCHAR(10),
+  PRIMARY KEY (id),
+  KEY k_k (k),
+  KEY k_t_u (t, u)
+);
+
+INSERT INTO rb (id, u, t, k, c) VALUES
+  (1, 3, -1, 8, 'c1'),
+  (2, 6, 0, 4, 'c2'),
+  (3, 9, 1, 0, 'c3'),
+  (4, 12, 2, -4, 'c0'),
+  (5, 15, -2, 9, 'c1'),
+  (6, 18, -1, 5, 'c2'),
+  (7, 21, 0, NULL, 'c3'),
+  (8, 24, 1, -3, 'c0'),
+  (9, 27, 2, 10, 'c1'),
+  (10, 30, -2, 6, 'c2'),
+  (11, 33, NULL, 2, 'c3'),
+  (12, 36, 0, -2, 'c0'),
+  (13, 39, 1, 11, 'c1'),
+  (14, 42, 2, NULL, 'c2'),
+  (15, 45, -2, 3, 'c3'),
+  (16, 48, -1, -1, 'c0'),
+  (17, 51, 0, -5, 'c1'),
+  (18, 54, 1, 8, 'c2'),
+  (19, 57, 2, 4, 'c3'),
+  (20, 60, -2, 0, 'c0'),
+  (21, 63, -1, NULL, 'c1'),
+  (22, 66, NULL, 9, 'c2'),
+  (23, 69, 1, 5, 'c3'),
+  (24, 72, 2, 1, 'c0'),
+  (25, 75, -2, -3, 'c1'),
+  (26, 78, -1, 10, 'c2'),
+  (27, 81, 0, 6, 'c3'),
+  (28, 84, 1, NULL, 'c0'),
+  (29, 87, 2, -2, 'c1'),
+  (30, 90, -2, 11, 'c2'),
+  (31, 93, -1, 7, 'c3'),
+  (32, 96, 0, 3, 'c0'),
+  (33, 99, NULL, -1, 'c1'),
+  (34, 102, 2, -5, 'c2'),
+  (35, 105, -2, NULL, 'c3'),
+  (36, 108, -1, 4, 'c0'),
+  (37, 111, 0, 0, 'c1'),
+  (38, 114, 1, -4, 'c2'),
+  (39, 117, 2, 9, 'c3'),
+  (40, 120, -2, 5, 'c0');
+
+SELECT id FROM rb WHERE id BETWEEN 3 AND 9 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN 3 AND 9 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN 3 AND 9;
+
+SELECT id FROM rb WHERE k BETWEEN 3 AND 9 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN 3 AND 9 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN 2.5 AND 7.5 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN 2.5 AND 7.5 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN 2.5 AND 7.5;
+
+SELECT id FROM rb WHERE k BETWEEN 2.5 AND 7.5 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN 2.5 AND 7.5 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN '3' AND '9' ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN '3' AND '9' AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN '3' AND '9';
+
+SELECT id FROM rb WHERE k BETWEEN '3' AND '9' ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN '3' AND '9' ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN '3x' AND 9 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN '3x' AND 9 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN '3x' AND 9;
+
+SELECT id FROM rb WHERE k BETWEEN '3x' AND 9 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN '3x' AND 9 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN -5 AND 300 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN -5 AND 300 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN -5 AND 300;
+
+SELECT id FROM rb WHERE k BETWEEN -5 AND 300 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN -5 AND 300 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN NULL AND 5 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN NULL AND 5 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN NULL AND 5;
+
+SELECT id FROM rb WHERE k BETWEEN NULL AND 5 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN NULL AND 5 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN 9 AND 3 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN 9 AND 3 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN 9 AND 3;
+
+SELECT id FROM rb WHERE k BETWEEN 9 AND 3 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN 9 AND 3 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN 1e1 AND 2e1 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN 1e1 AND 2e1 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN 1e1 AND 2e1;
+
+SELECT id FROM rb WHERE k BETWEEN 1e1 AND 2e1 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN 1e1 AND 2e1 ORDER BY c;
+
+SELECT id FROM rb WHERE id BETWEEN -1 AND 4 ORDER BY id;
+
+SELECT id, c FROM rb WHERE id BETWEEN -1 AND 4 AND c = 'c1' ORDER BY id;
+
+SELECT COUNT(*), SUM(u) FROM rb WHERE u BETWEEN -1 AND 4;
+
+SELECT id FROM rb WHERE k BETWEEN -1 AND 4 ORDER BY id;
+
+SELECT DISTINCT c FROM rb WHERE id BETWEEN -1 AND 4 ORDER BY c;
+
+SELECT id FROM rb WHERE id = 3 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 3 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 3 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 3 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 3 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 3 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 3 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 3 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 3 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 3 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 3 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 3 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 3 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 7 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 7 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 7 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 7 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 7 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 7 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 7 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 7 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 7 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 7 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 7 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 7 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 7 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = -2 ORDER BY id;
+
+SELECT id FROM rb WHERE k = -2 ORDER BY id;
+
+SELECT id FROM rb WHERE id < -2 ORDER BY id;
+
+SELECT id FROM rb WHERE k < -2 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= -2 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= -2 ORDER BY id;
+
+SELECT id FROM rb WHERE id > -2 ORDER BY id;
+
+SELECT id FROM rb WHERE k > -2 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= -2 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= -2 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -2 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -2 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > -2 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 0 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 0 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 0 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 0 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 0 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 0 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 0 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 0 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 0 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 0 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 0 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 0 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 0 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 2.5 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 2.5 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 2.5 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 2.5 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = '7' ORDER BY id;
+
+SELECT id FROM rb WHERE k = '7' ORDER BY id;
+
+SELECT id FROM rb WHERE id < '7' ORDER BY id;
+
+SELECT id FROM rb WHERE k < '7' ORDER BY id;
+
+SELECT id FROM rb WHERE id <= '7' ORDER BY id;
+
+SELECT id FROM rb WHERE k <= '7' ORDER BY id;
+
+SELECT id FROM rb WHERE id > '7' ORDER BY id;
+
+SELECT id FROM rb WHERE k > '7' ORDER BY id;
+
+SELECT id FROM rb WHERE id >= '7' ORDER BY id;
+
+SELECT id FROM rb WHERE k >= '7' ORDER BY id;
+
+SELECT id FROM rb WHERE t = '7' AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = '7' AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > '7' AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE k = '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE id < '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE k < '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE id <= '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE k <= '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE id > '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE k > '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE id >= '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE k >= '7abc' ORDER BY id;
+
+SELECT id FROM rb WHERE t = '7abc' AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = '7abc' AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > '7abc' AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 1e1 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 1e1 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 1e1 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 1e1 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = -1 ORDER BY id;
+
+SELECT id FROM rb WHERE k = -1 ORDER BY id;
+
+SELECT id FROM rb WHERE id < -1 ORDER BY id;
+
+SELECT id FROM rb WHERE k < -1 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= -1 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= -1 ORDER BY id;
+
+SELECT id FROM rb WHERE id > -1 ORDER BY id;
+
+SELECT id FROM rb WHERE k > -1 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= -1 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= -1 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -1 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -1 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > -1 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 300 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 300 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 300 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 300 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 300 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 300 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 300 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 300 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 300 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 300 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 300 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 300 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 300 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = -300 ORDER BY id;
+
+SELECT id FROM rb WHERE k = -300 ORDER BY id;
+
+SELECT id FROM rb WHERE id < -300 ORDER BY id;
+
+SELECT id FROM rb WHERE k < -300 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= -300 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= -300 ORDER BY id;
+
+SELECT id FROM rb WHERE id > -300 ORDER BY id;
+
+SELECT id FROM rb WHERE k > -300 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= -300 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= -300 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -300 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = -300 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > -300 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = NULL ORDER BY id;
+
+SELECT id FROM rb WHERE k = NULL ORDER BY id;
+
+SELECT id FROM rb WHERE id < NULL ORDER BY id;
+
+SELECT id FROM rb WHERE k < NULL ORDER BY id;
+
+SELECT id FROM rb WHERE id <= NULL ORDER BY id;
+
+SELECT id FROM rb WHERE k <= NULL ORDER BY id;
+
+SELECT id FROM rb WHERE id > NULL ORDER BY id;
+
+SELECT id FROM rb WHERE k > NULL ORDER BY id;
+
+SELECT id FROM rb WHERE id >= NULL ORDER BY id;
+
+SELECT id FROM rb WHERE k >= NULL ORDER BY id;
+
+SELECT id FROM rb WHERE t = NULL AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = NULL AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > NULL AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 18446744073709551615 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 18446744073709551615 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 18446744073709551615 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 18446744073709551615 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE k = 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE id < 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE k < 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE id <= 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE k <= 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE k > 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE k >= 7.0 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 7.0 AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = 7.0 AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > 7.0 AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id = ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE k = ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE id < ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE k < ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE id <= ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE k <= ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE id > ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE k > ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE id >= ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE k >= ' 5' ORDER BY id;
+
+SELECT id FROM rb WHERE t = ' 5' AND u > 6 ORDER BY id;
+
+SELECT id FROM rb WHERE t = ' 5' AND u BETWEEN 6 AND 60 AND id < 30 ORDER BY id;
+
+SELECT id FROM rb WHERE u > ' 5' AND u < 40 ORDER BY id;
+
+SELECT id FROM rb WHERE id > 5 AND id > 10 AND id < 20 ORDER BY id;
+
+SELECT id FROM rb WHERE id BETWEEN 5 AND 15 AND id < 9 ORDER BY id;
+
+SELECT id FROM rb WHERE id >= 5 AND k <= 3 AND id <= 30 ORDER BY id;
+
+SELECT id FROM rb WHERE id BETWEEN 5 AND 15 OR id = 30 ORDER BY id;
+
+SELECT id FROM rb WHERE NOT (id BETWEEN 5 AND 35) ORDER BY id;
+
+SELECT id FROM rb WHERE id IN (3, 5, 7.5, '9') AND id <= 7 ORDER BY id;
+
+SELECT a.id FROM rb a JOIN rb b ON b.id = a.k WHERE a.id BETWEEN 1 AND 20 ORDER BY a.id;
+
+SELECT id, (SELECT COUNT(*) FROM rb i WHERE i.id BETWEEN o.id AND o.id + 3) AS n FROM rb o WHERE o.id < 8 ORDER BY id;
