@@ -157,6 +157,11 @@ type Node struct {
 	flushing   <-chan struct{}
 	flushIndex uint64
 	flushConf  *raftpb.ConfState
+	// The configurations maybeSnapshot last compared (by pointer: both
+	// are replaced, never changed) and the outcome; apply goroutine only.
+	confSeen     *raftpb.ConfState
+	confSeenSnap *raftpb.ConfState
+	confDiffers  bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -438,15 +443,20 @@ func (n *Node) maybeSnapshot() error {
 		return n.snapshotAt(n.flushIndex, n.flushConf)
 	}
 	applied, _ := n.sm.state()
-	snap, err := n.rlog.Snapshot()
-	if err != nil {
-		return fmt.Errorf("storage: read snapshot: %w", err)
+	snapIndex, snapConf := n.rlog.snapshotMeta()
+	if applied <= snapIndex {
+		return nil
 	}
 	// Also snapshot after a membership change: a node added later gets
 	// the newest snapshot, and raft refuses one whose config lacks it.
+	// Called after every apply, so the comparison (which copies and
+	// sorts) runs only when either configuration was replaced.
 	cs := n.getConfState()
-	confChanged := cs != nil && cs.Equivalent(snap.GetMetadata().GetConfState()) != nil
-	if applied <= snap.GetMetadata().GetIndex() || (applied < snap.GetMetadata().GetIndex()+n.cfg.SnapshotEntries && !confChanged) {
+	if cs != n.confSeen || snapConf != n.confSeenSnap {
+		n.confSeen, n.confSeenSnap = cs, snapConf
+		n.confDiffers = cs != nil && cs.Equivalent(snapConf) != nil
+	}
+	if applied < snapIndex+n.cfg.SnapshotEntries && !n.confDiffers {
 		return nil
 	}
 	// A synchronous flush here stalled apply (and every commit) for the

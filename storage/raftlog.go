@@ -422,6 +422,16 @@ func (l *RaftLog) FirstIndex() (uint64, error) {
 	return l.dummyIndex + 1, nil
 }
 
+// snapshotMeta returns the last snapshot's index and configuration
+// without copying them (a new snapshot replaces them, never changes them):
+// the caller must not modify cs.
+func (l *RaftLog) snapshotMeta() (index uint64, cs *raftpb.ConfState) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	md := l.snap.GetMetadata()
+	return md.GetIndex(), md.GetConfState()
+}
+
 // Snapshot implements raft.Storage. It returns the stored snapshot
 // metadata with no Data: the state machine's data travels separately, so
 // the caller attaches it before sending.
