@@ -150,10 +150,23 @@ func NewPageStore(db *pebble.DB, opts PageStoreOptions) *PageStore {
 		due:         make(map[wal.PageID]struct{}),
 		collectable: make(map[wal.PageID][]wal.LSN),
 		wake:        make(chan struct{}, 1),
-		gcScanAll:   true,
 	}
 	s.horizon.Store(uint64(s.loadHorizon()))
+	// Versions already stored have images GC does not know of; a new
+	// store has none, and the first pass need not read every page.
+	s.gcScanAll = s.hasVersions()
 	return s
+}
+
+// hasVersions reports whether any page version is stored (true if that
+// cannot be read: the scan is only work).
+func (s *PageStore) hasVersions() bool {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: pageKey(0, 0, versionDelta), UpperBound: []byte{prefixPage + 1}})
+	if err != nil {
+		return true
+	}
+	defer it.Close()
+	return it.First() || it.Error() != nil
 }
 
 // Reload re-reads the persisted GC horizon and forgets the in-memory delta
