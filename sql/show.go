@@ -364,6 +364,12 @@ func (s *Session) statusRows() [][2]string {
 		{"Polar_commits", u(st.Commits)},
 		{"Polar_commit_batches", u(st.Batches)},
 		{"Polar_redo_bytes", u(st.RedoBytes)},
+		// Commit latency by stage, in µs summed over commits: divide by
+		// Polar_commits for the mean.
+		{"Polar_commit_wait_us", u(uint64(st.CommitWait.Microseconds()))},
+		{"Polar_commit_write_us", u(uint64(st.CommitWrite.Microseconds()))},
+		{"Polar_commit_durable_us", u(uint64(st.CommitDurable.Microseconds()))},
+		{"Polar_commit_total_us", u(uint64(st.CommitTotal.Microseconds()))},
 	}
 	if s.db.cfg.LogSyncs != nil {
 		rows = append(rows, [2]string{"Polar_log_syncs", u(s.db.cfg.LogSyncs())})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/polarsql/polar/compute/mtr"
 	"github.com/polarsql/polar/storage"
@@ -31,8 +32,9 @@ var ErrWritesStopped = errors.New("engine: writes stopped")
 type applyFunc func(ctx context.Context, m *mtr.MTR, csn uint64) error
 
 type commitReq struct {
-	apply applyFunc
-	done  chan commitResult
+	apply  applyFunc
+	done   chan commitResult
+	queued time.Time // when commit queued it
 }
 
 type commitResult struct {
@@ -46,7 +48,7 @@ const maxGroupBytes = wal.MaxBatchSize / 2
 
 // commit queues a commit and waits until it is durable or failed.
 func (e *Engine) commit(ctx context.Context, apply applyFunc) (uint64, error) {
-	req := &commitReq{apply: apply, done: make(chan commitResult, 1)}
+	req := &commitReq{apply: apply, done: make(chan commitResult, 1), queued: time.Now()}
 	select {
 	case e.commitc <- req:
 	case <-e.ctx.Done():
@@ -74,6 +76,9 @@ type flight struct {
 	last   wal.LSN
 	csn    uint64
 	bytes  int
+	// When the committer took the group and when its append started:
+	// the commit stage timings in Stats.
+	began, appended time.Time
 }
 
 type pending struct {
@@ -156,6 +161,7 @@ func (e *Engine) startGroup(group []*commitReq, pipe storage.Pipeliner) *flight 
 	next := first
 	csn := e.lastCSN
 	var ok []pending
+	began := time.Now()
 	m := mtr.New()
 	size := 0
 	for i, req := range group {
@@ -190,7 +196,7 @@ func (e *Engine) startGroup(group []*commitReq, pipe storage.Pipeliner) *flight 
 	}
 	batch := wal.Batch{Epoch: e.epoch, FirstLSN: first, Records: recs}
 	raw, err := batch.Encode(nil)
-	f := &flight{ok: ok, first: first, last: batch.LastLSN(), csn: csn, bytes: len(raw)}
+	f := &flight{ok: ok, first: first, last: batch.LastLSN(), csn: csn, bytes: len(raw), began: began, appended: time.Now()}
 	// The next group continues the numbering; a failure resets both from
 	// storage (recoverWrites).
 	e.nextLSN, e.lastCSN = next, csn
@@ -282,6 +288,17 @@ func (e *Engine) acknowledge(f *flight) {
 	e.stats.commits.Add(uint64(len(f.ok)))
 	e.stats.batches.Add(1)
 	e.stats.redoBytes.Add(uint64(f.bytes))
+	now := time.Now()
+	n := time.Duration(len(f.ok))
+	var wait, total time.Duration
+	for _, p := range f.ok {
+		wait += f.began.Sub(p.req.queued)
+		total += now.Sub(p.req.queued)
+	}
+	e.stats.waitNs.Add(uint64(wait))
+	e.stats.writeNs.Add(uint64(n * f.appended.Sub(f.began)))
+	e.stats.durableNs.Add(uint64(n * now.Sub(f.appended)))
+	e.stats.totalNs.Add(uint64(total))
 	for _, p := range f.ok {
 		p.req.done <- commitResult{csn: p.csn}
 	}

@@ -105,6 +105,8 @@ type Engine struct {
 
 	stats struct {
 		commits, batches, redoBytes atomic.Uint64
+		// Commit stage timings, summed over commits (see Stats).
+		waitNs, writeNs, durableNs, totalNs atomic.Uint64
 	}
 }
 
@@ -432,10 +434,18 @@ type Stats struct {
 	Commits, Batches, RedoBytes uint64
 	VisibleCSN                  uint64
 	Pool                        bufpool.Stats
+	// Where acknowledged commits spent their time, summed over them
+	// (divide by Commits for the mean): queued for the committer,
+	// writing their versions into pages and packing the redo (their
+	// group's time), storage making the group durable, and in all, from
+	// queueing to acknowledgement.
+	CommitWait, CommitWrite, CommitDurable, CommitTotal time.Duration
 }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{Commits: e.stats.commits.Load(), Batches: e.stats.batches.Load(), RedoBytes: e.stats.redoBytes.Load(),
-		VisibleCSN: e.visibleCSN.Load(), Pool: e.pool.Stats()}
+		VisibleCSN: e.visibleCSN.Load(), Pool: e.pool.Stats(),
+		CommitWait: time.Duration(e.stats.waitNs.Load()), CommitWrite: time.Duration(e.stats.writeNs.Load()),
+		CommitDurable: time.Duration(e.stats.durableNs.Load()), CommitTotal: time.Duration(e.stats.totalNs.Load())}
 }

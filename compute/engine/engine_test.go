@@ -392,3 +392,49 @@ func TestDefaultPoolBytes(t *testing.T) {
 		t.Fatalf("default pool of %d bytes", b)
 	}
 }
+
+// TestCommitStageTimings checks the commit stage timings: each
+// acknowledged commit's time splits exactly into waiting for the
+// committer, writing its group and storage making the group durable.
+func TestCommitStageTimings(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, startStorage(t), 1<<20)
+	defer e.Close()
+	idx, err := e.CreateIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				tx := e.Begin(TxnOptions{})
+				if err := tx.Put(ctx, idx, intKey(g*1000+i), []byte("v")); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := tx.Commit(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	st := e.Stats()
+	if n := st.Commits - before.Commits; n != 100 {
+		t.Fatalf("%d commits counted, want 100", n)
+	}
+	wait, write := st.CommitWait-before.CommitWait, st.CommitWrite-before.CommitWrite
+	durable, total := st.CommitDurable-before.CommitDurable, st.CommitTotal-before.CommitTotal
+	if write <= 0 || durable <= 0 || wait < 0 {
+		t.Fatalf("stage timings wait %v write %v durable %v", wait, write, durable)
+	}
+	if wait+write+durable != total {
+		t.Fatalf("stages %v + %v + %v != total %v", wait, write, durable, total)
+	}
+	t.Logf("mean per commit: wait %v, write %v, durable %v, total %v", wait/100, write/100, durable/100, total/100)
+}
