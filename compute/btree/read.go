@@ -472,9 +472,12 @@ func (it *Iterator) copyEntries(ctx context.Context, p page.Page, from, to int) 
 		dir = -1
 	}
 	count := (to - from) * dir
-	out := make([]entry, 0, min(count, 64))
-	// The entries left in this leaf take about their share of its bytes.
-	arena := make([]byte, 0, min(used(p)*count/max(p.NumSlots(), 1)+64, it.budget))
+	// The entries left in this leaf take about their share of its bytes,
+	// and the budget bounds how many are copied: a point read's first
+	// batch (512 bytes) needs room for two or three, not the leaf's rest.
+	avg := used(p)/max(p.NumSlots(), 1) + 1
+	out := make([]entry, 0, min(count, 64, it.budget/avg+1))
+	arena := make([]byte, 0, min(avg*count+64, it.budget))
 	size := 0
 	for i := from; i != to; i += dir {
 		if size >= it.budget {
