@@ -477,7 +477,7 @@ func (it *Iterator) copyEntries(ctx context.Context, p page.Page, from, to int) 
 	// batch (512 bytes) needs room for two or three, not the leaf's rest.
 	avg := used(p)/max(p.NumSlots(), 1) + 1
 	out := make([]entry, 0, min(count, 64, it.budget/avg+1))
-	arena := make([]byte, 0, min(avg*count+64, it.budget))
+	arena := make([]byte, 0, min(avg*count+64, it.budget+avg)) // the entry that crosses the budget fits too
 	size := 0
 	for i := from; i != to; i += dir {
 		if size >= it.budget {

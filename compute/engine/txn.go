@@ -191,6 +191,8 @@ func (t *Txn) Get(ctx context.Context, idx IndexID, key []byte, mode LockMode) (
 // readVersion returns the newest version of key with CSN ≤ at.
 func (e *Engine) readVersion(ctx context.Context, idx IndexID, key []byte, at uint64) ([]byte, bool, error) {
 	it := e.tree(idx).Seek(ctx, versionKey(key, at))
+	// Copy only this key's versions out of the leaf, not its neighbours.
+	it.StopAt(func(k []byte) bool { return len(k) != len(key)+8 || !bytes.HasPrefix(k, key) })
 	if !it.Next(ctx) {
 		return nil, false, it.Err()
 	}
