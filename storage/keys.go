@@ -14,7 +14,9 @@ import (
 //	  rs              last snapshot metadata (raftpb.Snapshot without data)
 //	  re<index u64>   raft entry
 //	m...              cluster metadata and apply progress (statemachine.go)
-//	w<lastLSN u64>    committed encoded wal.Batch, for StreamWAL
+//	w<lastLSN u64>    where the committed batch ending at lastLSN is, for
+//	                  StreamWAL: its Raft entry's index u64 | its first
+//	                  LSN u64 | its CRC u32 (the batch is in the Raft log)
 //	p<page u64><lsn u64><kind u8>
 //	                  page versions (pagestore.go): kind 0 = delta (a
 //	                  run of redo records on the page from lsn on),
@@ -53,7 +55,8 @@ func parsePageKey(k []byte) (page wal.PageID, lsn wal.LSN, kind byte, ok bool) {
 	return wal.PageID(binary.BigEndian.Uint64(k[1:])), wal.LSN(binary.BigEndian.Uint64(k[9:])), k[17], true
 }
 
-// walKey returns the key of the committed batch ending at lastLSN.
+// walKey returns the stream index key of the committed batch ending at
+// lastLSN.
 func walKey(lastLSN wal.LSN) []byte {
 	k := make([]byte, 9)
 	k[0] = prefixWAL

@@ -237,7 +237,7 @@ func StartNode(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.pages = NewPageStore(n.sdb, PageStoreOptions{MaterializeAfter: cfg.MaterializeAfter})
-	if n.sm, err = openStateMachine(n.sdb, n.pages, n.log); err != nil {
+	if n.sm, err = openStateMachine(n.sdb, n.pages, n.rlog, n.log); err != nil {
 		return nil, err
 	}
 	snap, err := n.rlog.Snapshot()
@@ -458,6 +458,14 @@ func (n *Node) maybeSnapshot() error {
 	}
 	if applied < snapIndex+n.cfg.SnapshotEntries && !n.confDiffers {
 		return nil
+	}
+	// The snapshot will truncate the log to KeepEntries before applied:
+	// batches there that StreamWAL must still serve move into the state
+	// first, and the flush makes them durable.
+	if applied > n.cfg.KeepEntries {
+		if err := n.sm.keepBatches(applied - n.cfg.KeepEntries); err != nil {
+			return err
+		}
 	}
 	// A synchronous flush here stalled apply (and every commit) for the
 	// time it takes to write a memtable.

@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/polarsql/polar/wal"
 )
 
 // Raft snapshots carry only metadata inside Raft; the state machine's
@@ -31,20 +33,40 @@ var snapshotPrefixes = []byte{prefixMeta, prefixWAL, prefixPage}
 // Raft log's db, whose writes are durable, outside the log's own keys.
 var keyInstalling = []byte("xinstalling")
 
-// writeSnapshotData streams the state machine's contents to w.
-func writeSnapshotData(db *pebble.DB, w io.Writer) error {
+// writeSnapshotData streams the state machine's contents to w. Batches the
+// stream index refers to in rlog travel whole: the receiver's log starts
+// after the snapshot. Those already truncated from rlog (the GC horizon
+// passed them after the Pebble snapshot was taken) are left out, with
+// every older one, so the receiver's stream has no gap.
+func writeSnapshotData(db *pebble.DB, rlog *RaftLog, w io.Writer) error {
 	snap := db.NewSnapshot()
 	defer snap.Close()
 	crc := crc32.New(crcTable)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
 	var hdr [binary.MaxVarintLen64]byte
 	for _, p := range snapshotPrefixes {
-		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{p}, UpperBound: []byte{p + 1}})
+		lower := []byte{p}
+		if p == prefixWAL {
+			gone, err := truncatedWAL(snap, rlog)
+			if err != nil {
+				return err
+			}
+			if gone != nil {
+				lower = append(gone, 0)
+			}
+		}
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{p + 1}})
 		if err != nil {
 			return fmt.Errorf("storage: snapshot iterator: %w", err)
 		}
 		for ok := it.First(); ok; ok = it.Next() {
 			k, v := it.Key(), it.Value()
+			if _, isRef := decodeWALRef(v); isRef && p == prefixWAL && len(k) == 9 {
+				if v, err = resolveWAL(rlog, wal.LSN(binary.BigEndian.Uint64(k[1:])), v); err != nil {
+					it.Close()
+					return fmt.Errorf("storage: snapshot: %w", err)
+				}
+			}
 			bw.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(k)))])
 			bw.Write(k)
 			bw.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(v)))])
@@ -67,6 +89,30 @@ func writeSnapshotData(db *pebble.DB, w io.Writer) error {
 		return fmt.Errorf("storage: write snapshot: %w", err)
 	}
 	return nil
+}
+
+// truncatedWAL returns the stream index key of the newest batch whose Raft
+// entry rlog no longer holds, or nil.
+func truncatedWAL(snap *pebble.Snapshot, rlog *RaftLog) ([]byte, error) {
+	first, err := rlog.FirstIndex()
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot: %w", err)
+	}
+	it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixWAL}, UpperBound: []byte{prefixWAL + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("storage: snapshot iterator: %w", err)
+	}
+	defer it.Close()
+	var gone []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		if ref, isRef := decodeWALRef(it.Value()); isRef {
+			if ref.index >= first {
+				break
+			}
+			gone = append(gone[:0], it.Key()...)
+		}
+	}
+	return gone, it.Error()
 }
 
 // verifySnapshotFile checks a received snapshot stream's framing and CRC

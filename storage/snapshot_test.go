@@ -36,7 +36,16 @@ func TestSnapshotDataRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeSnapshotData(src, f); err != nil {
+	logDB, err := pebble.Open(filepath.Join(dir, "srclog"), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logDB.Close()
+	rlog, err := OpenRaftLog(logDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSnapshotData(src, rlog, f); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
@@ -25,13 +26,26 @@ import (
 const ReaderTTL = 30 * time.Second
 
 // stateMachine applies committed Raft entries: WAL batches into the page
-// store and the streamable log, and cluster metadata. Only the node's apply
+// store and the stream index, and cluster metadata. Only the node's apply
 // goroutine calls apply (a snapshot install first waits for it to drain);
 // everything else reads published state under mu.
+//
+// StreamWAL serves batches from the Raft log, which holds them anyway: the
+// state machine keeps only a reference from each batch's last LSN to its
+// Raft entry. Copying every batch into the state store was a third of what
+// it wrote, flushed and compacted. Before the log is truncated, the
+// batches above the GC horizon that it would take along are copied into
+// the state (keepBatches); with a compute node reporting, that is a
+// fraction of them, and below the horizon nothing needs to be kept.
 type stateMachine struct {
 	db    *pebble.DB
 	pages *PageStore
+	rlog  *RaftLog
 	log   *slog.Logger
+
+	// walMu orders keepBatches' copies against collectWAL's deletes, so a
+	// copy never brings back a collected batch.
+	walMu sync.Mutex
 
 	mu       sync.Mutex
 	applied  uint64  // last applied Raft index
@@ -76,8 +90,8 @@ var (
 	keyMeta    = metaKey("meta")
 )
 
-func openStateMachine(db *pebble.DB, pages *PageStore, log *slog.Logger) (*stateMachine, error) {
-	sm := &stateMachine{db: db, pages: pages, log: log, notify: make(chan struct{}), recent: map[wal.LSN]uint32{}}
+func openStateMachine(db *pebble.DB, pages *PageStore, rlog *RaftLog, log *slog.Logger) (*stateMachine, error) {
+	sm := &stateMachine{db: db, pages: pages, rlog: rlog, log: log, notify: make(chan struct{}), recent: map[wal.LSN]uint32{}}
 	if err := sm.load(); err != nil {
 		return nil, err
 	}
@@ -139,6 +153,9 @@ func (sm *stateMachine) oldestWAL() (wal.LSN, error) {
 	if !it.First() {
 		return sm.lastLSN + 1, it.Error()
 	}
+	if ref, ok := decodeWALRef(it.Value()); ok {
+		return ref.first, nil
+	}
 	h, err := wal.DecodeHeader(it.Value())
 	if err != nil {
 		return 0, fmt.Errorf("storage: oldest wal batch: %w", err)
@@ -194,7 +211,7 @@ func (sm *stateMachine) apply(ents []*raftpb.Entry) (map[uint64]applyResult, err
 			switch cmd.typ {
 			case cmdAppend:
 				var b *wal.Batch
-				b, res = sm.applyAppend(wb, cmd.body, meta.Epoch, lastLSN, recent)
+				b, res = sm.applyAppend(wb, e.GetIndex(), cmd.body, meta.Epoch, lastLSN, recent)
 				if b != nil {
 					batches = append(batches, b)
 					lastLSN = b.LastLSN()
@@ -289,10 +306,10 @@ func (sm *stateMachine) apply(ents []*raftpb.Entry) (map[uint64]applyResult, err
 	return results, nil
 }
 
-// applyAppend validates one batch against the log and adds it to wb. A
-// batch that was already applied (a client's retry) is reported as a
-// duplicate and changes nothing.
-func (sm *stateMachine) applyAppend(wb *pebble.Batch, raw []byte, epoch uint64, lastLSN wal.LSN, pending map[wal.LSN]uint32) (*wal.Batch, applyResult) {
+// applyAppend validates one batch, the body of the Raft entry at index,
+// against the log and adds it to wb. A batch that was already applied (a
+// client's retry) is reported as a duplicate and changes nothing.
+func (sm *stateMachine) applyAppend(wb *pebble.Batch, index uint64, raw []byte, epoch uint64, lastLSN wal.LSN, pending map[wal.LSN]uint32) (*wal.Batch, applyResult) {
 	b, err := wal.DecodeBatch(raw)
 	if err != nil {
 		return nil, applyResult{err: err}
@@ -313,8 +330,9 @@ func (sm *stateMachine) applyAppend(wb *pebble.Batch, raw []byte, epoch uint64, 
 	if err := sm.pages.AddBatch(wb, b); err != nil {
 		return nil, applyResult{err: fmt.Errorf("storage: add batch: %w", err)}
 	}
-	if err := wb.Set(walKey(last), raw, nil); err != nil {
-		return nil, applyResult{err: fmt.Errorf("storage: write wal: %w", err)}
+	ref := walRef{index: index, first: b.FirstLSN, crc: binary.LittleEndian.Uint32(raw[len(raw)-4:])}
+	if err := wb.Set(walKey(last), ref.encode(), nil); err != nil {
+		return nil, applyResult{err: fmt.Errorf("storage: write wal index: %w", err)}
 	}
 	return b, applyResult{}
 }
@@ -337,7 +355,109 @@ func (sm *stateMachine) isApplied(last wal.LSN, raw []byte, pending map[wal.LSN]
 		return false
 	}
 	defer closer.Close()
+	if ref, ok := decodeWALRef(v); ok {
+		return ref.crc == crc
+	}
 	return string(v) == string(raw)
+}
+
+// A stream index value (key walKey(last)) is either a walRef, tagged with
+// walRefTag, or a whole encoded batch, which starts with its format
+// version: batches arrive whole in snapshots, whose receiver lacks the
+// Raft entries before them.
+const (
+	walRefTag  = 0xff
+	walRefSize = 1 + 8 + 8 + 4
+)
+
+// walRef locates a committed batch in the Raft log.
+type walRef struct {
+	index uint64  // the Raft entry holding the batch
+	first wal.LSN // the batch's first LSN
+	crc   uint32  // the batch's CRC (its last 4 bytes)
+}
+
+func (r walRef) encode() []byte {
+	b := make([]byte, walRefSize)
+	b[0] = walRefTag
+	binary.BigEndian.PutUint64(b[1:], r.index)
+	binary.BigEndian.PutUint64(b[9:], uint64(r.first))
+	binary.LittleEndian.PutUint32(b[17:], r.crc)
+	return b
+}
+
+func decodeWALRef(v []byte) (walRef, bool) {
+	if len(v) != walRefSize || v[0] != walRefTag {
+		return walRef{}, false
+	}
+	return walRef{index: binary.BigEndian.Uint64(v[1:]), first: wal.LSN(binary.BigEndian.Uint64(v[9:])), crc: binary.LittleEndian.Uint32(v[17:])}, true
+}
+
+// resolveWAL returns the batch ending at last that the stream index value
+// v stands for, reading it from rlog when v is a reference.
+func resolveWAL(rlog *RaftLog, last wal.LSN, v []byte) ([]byte, error) {
+	ref, ok := decodeWALRef(v)
+	if !ok {
+		return append([]byte(nil), v...), nil
+	}
+	ents, err := rlog.Entries(ref.index, ref.index+1, math.MaxUint64)
+	if errors.Is(err, raft.ErrCompacted) {
+		first, _ := rlog.FirstIndex()
+		return nil, fmt.Errorf("%w: the batch ending at LSN %d (Raft entry %d) was truncated from the log, which starts at entry %d", ErrBelowHorizon, last, ref.index, first)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: read the batch ending at LSN %d: %w", last, err)
+	}
+	cmd, err := decodeCommand(ents[0].Data)
+	if err != nil || cmd.typ != cmdAppend || len(cmd.body) < 4 || binary.LittleEndian.Uint32(cmd.body[len(cmd.body)-4:]) != ref.crc {
+		return nil, fmt.Errorf("storage: Raft entry %d does not hold the batch ending at LSN %d", ref.index, last)
+	}
+	return cmd.body, nil
+}
+
+// keepBatches copies the batches at or above the GC horizon whose Raft
+// entries are at or below index into the state, whole, so StreamWAL still
+// serves them after the log is truncated to index. Only the apply
+// goroutine calls it.
+func (sm *stateMachine) keepBatches(index uint64) error {
+	sm.walMu.Lock()
+	defer sm.walMu.Unlock()
+	sm.mu.Lock()
+	from := max(sm.meta.Horizon, sm.firstLSN)
+	sm.mu.Unlock()
+	it, err := sm.db.NewIter(&pebble.IterOptions{LowerBound: walKey(from), UpperBound: []byte{prefixWAL + 1}})
+	if err != nil {
+		return fmt.Errorf("storage: scan wal: %w", err)
+	}
+	defer it.Close()
+	wb := sm.db.NewBatch()
+	defer wb.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		ref, isRef := decodeWALRef(it.Value())
+		if !isRef {
+			continue
+		}
+		if ref.index > index {
+			break
+		}
+		raw, err := resolveWAL(sm.rlog, wal.LSN(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
+		if err != nil {
+			return err
+		}
+		if err := wb.Set(it.Key(), raw, nil); err != nil {
+			return fmt.Errorf("storage: keep batch: %w", err)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("storage: scan wal: %w", err)
+	}
+	if wb.Empty() {
+		return nil
+	}
+	if err := wb.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("storage: keep batches: %w", err)
+	}
+	return nil
 }
 
 // computeHorizon is the minimum read LSN over readers reported within
@@ -427,6 +547,8 @@ func (sm *stateMachine) readPage(ctx context.Context, page wal.PageID, lsn wal.L
 // collectWAL drops streamable batches wholly below the horizon. Pages are
 // collected by the page store.
 func (sm *stateMachine) collectWAL(horizon wal.LSN) error {
+	sm.walMu.Lock()
+	defer sm.walMu.Unlock()
 	sm.mu.Lock()
 	first := sm.firstLSN
 	sm.mu.Unlock()
@@ -476,7 +598,11 @@ func (sm *stateMachine) streamFrom(from wal.LSN, maxBytes int) ([][]byte, error)
 	var out [][]byte
 	n := 0
 	for ok := it.First(); ok && (n < maxBytes || len(out) == 0); ok = it.Next() {
-		v := append([]byte(nil), it.Value()...)
+		last := wal.LSN(binary.BigEndian.Uint64(it.Key()[1:]))
+		v, err := resolveWAL(sm.rlog, last, it.Value())
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, v)
 		n += len(v)
 	}

@@ -186,7 +186,7 @@ func (t *transport) sendSnapshot(p *peer, m *raftpb.Message) {
 			return err
 		}
 		w := &chunkWriter{stream: stream}
-		if err := writeSnapshotData(t.n.sdb, w); err != nil {
+		if err := writeSnapshotData(t.n.sdb, t.n.rlog, w); err != nil {
 			return err
 		}
 		if err := w.flush(true); err != nil {
