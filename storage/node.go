@@ -124,6 +124,12 @@ type Node struct {
 	// persisted: the Raft loop persists an append itself only when it is
 	// 0, so appends stay in log order.
 	appendBusy atomic.Int64
+	// applyBusy counts work handed to the apply goroutine and not yet
+	// done: the Raft loop applies entries itself only when it is 0.
+	applyBusy atomic.Int64
+	// inlineApplied counts entries the Raft loop applied itself since it
+	// last woke the apply goroutine to consider a snapshot.
+	inlineApplied uint64
 	// soleVoter is set while the applied configuration has this node as
 	// its only voter.
 	soleVoter atomic.Bool

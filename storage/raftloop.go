@@ -153,6 +153,13 @@ func (n *Node) handleReady(rd raft.Ready) error {
 			n.appendBusy.Add(1)
 			n.appendq.put(m)
 		case raft.LocalApplyThread:
+			if n.canApplyInline(m) {
+				if err := n.applyInline(m); err != nil {
+					return err
+				}
+				continue
+			}
+			n.applyBusy.Add(1)
 			n.applyq.put(applyWork{msg: m})
 		default:
 			remote = append(remote, m)
@@ -193,6 +200,56 @@ func (n *Node) handleReady(rd raft.Ready) error {
 func (n *Node) canPersistInline(m *raftpb.Message) bool {
 	return n.soleVoter.Load() && n.appendBusy.Load() == 0 && raft.IsEmptySnap(m.GetSnapshot())
 }
+
+// canApplyInline reports whether the Raft loop may apply committed entries
+// itself instead of handing them to the apply goroutine: on a sole voter
+// with nothing queued for the append or apply goroutines (so entries stay
+// in order and no snapshot install is under way), and without conf
+// changes, whose application goes through the loop. It saves the hop to
+// the apply goroutine on every commit, as persisting inline does.
+func (n *Node) canApplyInline(m *raftpb.Message) bool {
+	if !n.soleVoter.Load() || n.appendBusy.Load() != 0 || n.applyBusy.Load() != 0 {
+		return false
+	}
+	for _, e := range m.GetEntries() {
+		if e.GetType() != raftpb.EntryNormal {
+			return false
+		}
+	}
+	return true
+}
+
+// applyInline applies m's entries on the Raft loop and steps the
+// responses. Snapshots stay the apply goroutine's business: it is woken
+// to consider one every inlineSnapshotCheck entries.
+func (n *Node) applyInline(m *raftpb.Message) error {
+	ents := m.GetEntries()
+	if len(ents) > 0 {
+		if err := n.applyEntries(ents); err != nil {
+			return err
+		}
+	}
+	var remote []*raftpb.Message
+	for _, r := range m.GetResponses() {
+		if r.GetTo() == n.cfg.ID {
+			n.stepLocal(r)
+		} else {
+			remote = append(remote, r)
+		}
+	}
+	n.tr.send(remote)
+	n.inlineApplied += uint64(len(ents))
+	if n.inlineApplied >= inlineSnapshotCheck {
+		n.inlineApplied = 0
+		n.applyBusy.Add(1)
+		n.applyq.put(applyWork{})
+	}
+	return nil
+}
+
+// inlineSnapshotCheck is how many entries the Raft loop applies itself
+// between wake-ups of the apply goroutine to consider a snapshot.
+const inlineSnapshotCheck = 64
 
 // appendLoop persists log appends: every append queued when it wakes is
 // written and then made durable with one fsync, and only then are their
@@ -291,12 +348,26 @@ func (n *Node) applyLoop() {
 			}
 			n.deliver(w.msg.GetResponses())
 		}
-		clear(work)
 		if err := n.maybeSnapshot(); err != nil {
 			n.fail(err)
 			return
 		}
+		// Only now may the Raft loop apply again: maybeSnapshot reads the
+		// state machine's progress and may copy batches out of the log.
+		n.applyBusy.Add(-int64(countApply(work)))
+		clear(work)
 	}
+}
+
+// countApply is how many of work count in applyBusy (barriers do not).
+func countApply(work []applyWork) int {
+	c := 0
+	for _, w := range work {
+		if w.barrier == nil {
+			c++
+		}
+	}
+	return c
 }
 
 // deliver sends response messages: to this node's Raft, or to peers.
