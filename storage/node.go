@@ -54,7 +54,7 @@ type Config struct {
 	// of deltas.
 	MaterializeAfter int
 	// GCInterval is how often page versions below the horizon are dropped
-	// (default 10s).
+	// (default 1s).
 	GCInterval time.Duration
 	// AppendTimeout bounds Append when the caller's context has no
 	// deadline (default 10s). GetPage waits at most ReadTimeout (5s).
@@ -81,7 +81,11 @@ func (c *Config) setDefaults() {
 		c.KeepEntries = 1024
 	}
 	if c.GCInterval == 0 {
-		c.GCInterval = 10 * time.Second
+		// Every second, as compute nodes report their read points: most
+		// versions GC drops are then still in the memtable and never
+		// flushed (write_only at a fixed 1000 tps: 30% fewer bytes
+		// flushed and 9-10% less CPU per transaction than every 10s).
+		c.GCInterval = time.Second
 	}
 	if c.AppendTimeout == 0 {
 		c.AppendTimeout = 10 * time.Second
