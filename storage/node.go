@@ -50,8 +50,8 @@ type Config struct {
 	SnapshotEntries uint64
 	KeepEntries     uint64
 	// MaterializeAfter is the number of deltas that make a page due for a
-	// new image (default 256); a page is also due after wal.PageSize bytes
-	// of deltas.
+	// new image (default 512); a page is also due after 2 * wal.PageSize
+	// bytes of deltas.
 	MaterializeAfter int
 	// GCInterval is how often page versions below the horizon are dropped
 	// (default 1s).

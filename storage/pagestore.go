@@ -23,11 +23,14 @@ var ErrBelowHorizon = errors.New("storage: page version below the GC horizon")
 // deltas or this many delta bytes since its newest image, whichever comes
 // first. Images read about 5× faster than long reconstructions (DESIGN.md,
 // "Delta pile-up"), but each one costs a full page of writes, so the byte
-// bound keeps image writes at most about the size of the deltas they
-// replace rather than a page per few small deltas.
+// bound keeps image writes at most about half the size of the deltas they
+// replace rather than a page per few small deltas. Two pages of deltas
+// rather than one: against 256 deltas or one page, write_only at a fixed
+// 1000 tps took 8-10% less CPU per transaction (images, their flushes and
+// compactions), while only buffer-pool misses pay the longer replay.
 const (
-	defaultMaterializeAfter = 256
-	defaultMaterializeBytes = wal.PageSize
+	defaultMaterializeAfter = 512
+	defaultMaterializeBytes = 2 * wal.PageSize
 )
 
 // gcHorizonKey persists the page GC horizon (u64, big-endian). It is the bare
@@ -39,10 +42,10 @@ var gcHorizonKey = []byte{prefixPage}
 // PageStoreOptions tunes a PageStore.
 type PageStoreOptions struct {
 	// MaterializeAfter is the number of deltas since a page's newest image
-	// that make the page due for a new image. Default 256.
+	// that make the page due for a new image. Default 512.
 	MaterializeAfter int
 	// MaterializeBytes is the delta payload since a page's newest image
-	// that makes the page due for a new image. Default wal.PageSize.
+	// that makes the page due for a new image. Default 2 * wal.PageSize.
 	MaterializeBytes int
 }
 
