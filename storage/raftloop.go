@@ -177,17 +177,23 @@ func (n *Node) handleReady(rd raft.Ready) error {
 		return err
 	}
 	for _, m := range inline {
-		var remote []*raftpb.Message
-		for _, r := range m.GetResponses() {
-			if r.GetTo() == n.cfg.ID {
-				n.stepLocal(r)
-			} else {
-				remote = append(remote, r)
-			}
-		}
-		n.tr.send(remote)
+		n.deliverLocal(m.GetResponses())
 	}
 	return nil
+}
+
+// deliverLocal is deliver on the Raft loop: this node's responses are
+// stepped at once instead of queued.
+func (n *Node) deliverLocal(msgs []*raftpb.Message) {
+	var remote []*raftpb.Message
+	for _, r := range msgs {
+		if r.GetTo() == n.cfg.ID {
+			n.stepLocal(r)
+		} else {
+			remote = append(remote, r)
+		}
+	}
+	n.tr.send(remote)
 }
 
 // canPersistInline reports whether the Raft loop may persist an append
@@ -229,15 +235,7 @@ func (n *Node) applyInline(m *raftpb.Message) error {
 			return err
 		}
 	}
-	var remote []*raftpb.Message
-	for _, r := range m.GetResponses() {
-		if r.GetTo() == n.cfg.ID {
-			n.stepLocal(r)
-		} else {
-			remote = append(remote, r)
-		}
-	}
-	n.tr.send(remote)
+	n.deliverLocal(m.GetResponses())
 	n.inlineApplied += uint64(len(ents))
 	if n.inlineApplied >= inlineSnapshotCheck {
 		n.inlineApplied = 0

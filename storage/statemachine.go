@@ -441,6 +441,12 @@ func (sm *stateMachine) keepBatches(index uint64) error {
 			break
 		}
 		raw, err := resolveWAL(sm.rlog, wal.LSN(binary.BigEndian.Uint64(it.Key()[1:])), it.Value())
+		if errors.Is(err, ErrBelowHorizon) {
+			// Already gone (it cannot be, by the order of copies, flushes
+			// and truncations): StreamWAL will refuse it, the node goes on.
+			sm.log.Warn("stream batch lost before it could be kept", "err", err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
