@@ -106,7 +106,7 @@ type Node struct {
 	log *slog.Logger
 	// db holds the Raft log (and the snapshot-install marker) and is the
 	// only one with a WAL: every append is fsynced there. sdb holds the
-	// state machine (metadata, retained WAL batches, page versions) with
+	// state machine (metadata, the WAL stream index, page versions) with
 	// no WAL at all; what a crash loses of it the Raft log replays, and
 	// the log is never truncated past what sdb has flushed.
 	db    *pebble.DB

@@ -16,7 +16,7 @@ import (
 )
 
 // Raft snapshots carry only metadata inside Raft; the state machine's
-// contents (metadata, retained WAL and page versions) travel beside them
+// contents (metadata, the WAL stream index and page versions) travel beside them
 // as a stream of key/value pairs read from a consistent Pebble snapshot:
 //
 //	repeated: keyLen uvarint | key | valueLen uvarint | value
